@@ -1,0 +1,7 @@
+"""CLI commands, grouped under ``flask --app wsgi ...``: ingest, keys, users, redis."""
+
+from __future__ import annotations
+
+
+def init_app(app) -> None:
+    """Register every command group. Each capability keeps its commands in its own module."""

@@ -1,0 +1,21 @@
+"""The web layer: one blueprint per capability. Views parse the request, call a plain function
+of the domain, and shape the answer. A blueprint never imports another blueprint."""
+
+from __future__ import annotations
+
+
+def register_blueprints(app) -> None:
+    from . import (
+        catalogue,
+        counts,
+        dashboard,
+        events,
+        links,
+        meta,
+        qr,
+        stats,
+        widget,
+    )
+
+    for module in (meta, links, events, counts, qr, widget, catalogue, stats, dashboard):
+        app.register_blueprint(module.bp)

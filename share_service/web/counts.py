@@ -1,0 +1,7 @@
+"""Blueprint: counts."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("counts", __name__)
