@@ -79,3 +79,84 @@ def runner(app):
 
 def pytest_report_header(config):
     return f"CI={os.environ.get('CI', '')}"
+
+
+# --- live server and real headless Chromium (browser tests) ---------------------------------------
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "test-artifacts")
+
+
+class LiveServer:
+    """The app served by werkzeug in a thread on an OS-chosen port of 127.0.0.1."""
+
+    def __init__(self, app):
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_server(app):
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _playwright():
+    if not os.path.exists(CHROMIUM):
+        message = (
+            f"browser tests need Debian's chromium at {CHROMIUM} "
+            "(apt-get install chromium, or set CHROMIUM_PATH)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message + " — CI must run them", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(_playwright):
+    browser = _playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        ],
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page; clipboard permissions granted for 127.0.0.1."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.page_errors = errors
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def artifacts_dir():
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    return ARTIFACTS
