@@ -6,27 +6,15 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
 
 from .config import ROOT, load_settings
 
 __all__ = ["create_app"]
 
-# Only these paths use the cookie session (dashboard, admin, login). Reader-facing endpoints never
-# open it: no cookie for readers, and no signing cost on the hot path.
-SESSION_PATHS = ("/dashboard", "/admin", "/login", "/logout")
-
-
-class DashboardOnlySessionInterface(SecureCookieSessionInterface):
-    def open_session(self, app, request):
-        if not request.path.startswith(SESSION_PATHS):
-            return self.null_session_class()
-        return super().open_session(app, request)
-
-    def save_session(self, app, session, response):
-        if session.__class__ is self.null_session_class:
-            return None
-        return super().save_session(app, session, response)
+# Only these paths use the (server-side, Redis) session: dashboard, admin, login, and the stats
+# API (which also accepts a logged-in dashboard session). Reader-facing endpoints never open it:
+# no cookie for readers, and no session work on the hot path. See web/sessions.py.
+SESSION_PATHS = ("/dashboard", "/admin", "/login", "/logout", "/api/v1/stats")
 
 
 def _secret_key(instance: Path) -> str:
@@ -63,7 +51,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_NAME"] = "ss_session"
-    app.session_interface = DashboardOnlySessionInterface()
+    from .web.sessions import RedisSessionInterface
+
+    app.session_interface = RedisSessionInterface()
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 

@@ -90,9 +90,85 @@ def article(site: str, aid: str) -> str:
     """HASH catalogue record of one article (url, title, description, image, section, ...)."""
     return f"{_site(site)}:art:{aid}"
 
+
+def article_digests(site: str) -> str:
+    """HASH article id -> digest (16 hex) of its last stored record: an unchanged item found again
+    by a refresh is skipped (not rewritten, not re-indexed). Never expires."""
+    return f"{_site(site)}:artdig"
+
+
+def catalogue_seq(site: str) -> str:
+    """STRING counter: incremented once per article written or deleted (the change sequence the
+    recommendation index syncs from). Never expires."""
+    return f"{_site(site)}:artseq"
+
+
+def catalogue_changes(site: str) -> str:
+    """ZSET article id -> sequence number of its last change (write or delete): the change log a
+    per-process index reads incrementally (ZRANGEBYSCORE last_seen +inf). One entry per article,
+    so it never grows beyond the catalogue. Never expires."""
+    return f"{_site(site)}:artchg"
+
+
+def feeds(site: str) -> str:
+    """HASH source URL (feed, sitemap or page given to ``ingest``) -> JSON state: kind, etag,
+    last_modified, last_fetch, last_status, items. Drives ``ingest --refresh`` and its conditional
+    GETs. Never expires."""
+    return f"{_site(site)}:feeds"
+
 # (catalogue keys end here)
 
 
 # --- users, sessions, API keys (issue 6) ------------------------------------------------------------
+def users() -> str:
+    """SET of the e-mail addresses (lower case) of every dashboard user. Never expires."""
+    return f"{PREFIX}:users"
+
+
+def user(email: str) -> str:
+    """HASH one dashboard user: email, password (argon2 hash), role, sites (JSON list or
+    empty for all sites), created, last_login (unix seconds). Never expires."""
+    return f"{PREFIX}:user:{email.lower()}"
+
+
+def session(sid_digest: str) -> str:
+    """STRING JSON of one dashboard session (user, csrf token, created), keyed by the SHA-256 of
+    the cookie's random id (the raw id is never stored). Expires: SESSION_LIFETIME_HOURS."""
+    return f"{PREFIX}:sess:{sid_digest}"
+
+
+def api_keys() -> str:
+    """HASH key id (first 12 hex of the key's SHA-256) -> full SHA-256 hex, for listing and
+    revoking. Never expires."""
+    return f"{PREFIX}:apikeys"
+
+
+def api_key(digest: str) -> str:
+    """HASH one API key, keyed by the SHA-256 hex of the raw key (never stored): id, name, role,
+    sites (JSON list or empty), created, expires (unix seconds or empty), last_used, revoked."""
+    return f"{PREFIX}:apikey:{digest}"
+
+
+def login_attempts(kind: str, digest: str) -> str:
+    """STRING counter of failed logins for one account or one client-address hash (kind
+    "acct" or "addr"). Expires 15 minutes after the first failure."""
+    return f"{PREFIX}:login:{kind}:{digest}"
+
+
+def site_settings(site: str) -> str:
+    """HASH dashboard-edited settings of one site (name, twitter_via, networks, ...) layered over
+    the settings file by the admin pages. Never expires."""
+    return f"{_site(site)}:settings"
+
+
+def stats_top_cache(site: str, block: str, network: str = "") -> str:
+    """ZSET cached union of the daily top sets of one closed block of days (stats, issue 6):
+    article id -> shares over the block. Expires after a day (rebuilt on demand)."""
+    return f"{_site(site)}:topc:{block}" + (f":{network}" if network else "")
+
+
+def stats_tmp(site: str, token: str) -> str:
+    """ZSET scratch union of one stats query; deleted by the same script, TTL 10 s as a guard."""
+    return f"{_site(site)}:tmp:{token}"
 
 # (auth keys end here)

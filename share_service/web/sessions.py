@@ -1,0 +1,114 @@
+"""Server-side dashboard sessions in Redis.
+
+The cookie (``SESSION_COOKIE_NAME``, HttpOnly, SameSite=Lax, Secure per SESSION_COOKIE_SECURE)
+holds only a random id; the session lives in Redis (``share_service.auth``) with an absolute
+lifetime of SESSION_LIFETIME_HOURS from its creation. Only the paths in ``SESSION_PATHS``
+open a session: readers never get a cookie and the hot path does no session work.
+
+``rotate(session)`` gives the session a new id on the next save (login: no fixation);
+``destroy(session)`` deletes it from Redis and expires the cookie (logout).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from flask.sessions import SessionInterface, SessionMixin
+from werkzeug.datastructures import CallbackDict
+
+from .. import SESSION_PATHS, auth
+
+
+class RedisSession(CallbackDict, SessionMixin):
+    def __init__(self, initial=None, sid: str | None = None):
+        def on_update(_self):
+            _self.modified = True
+
+        super().__init__(initial, on_update)
+        self.sid = sid
+        self.new = sid is None
+        self.modified = False
+        self.rotate = False
+        self.destroyed = False
+        self.unavailable = False  # Redis could not be read: behave as logged out
+
+
+def rotate(session) -> None:
+    session.rotate = True
+    session.modified = True
+
+
+def destroy(session) -> None:
+    session.destroyed = True
+
+
+class RedisSessionInterface(SessionInterface):
+    def _redis(self, app):
+        return app.extensions["redis"].client
+
+    def _lifetime(self, app) -> int:
+        return int(float(app.config["SESSION_LIFETIME_HOURS"]) * 3600)
+
+    def open_session(self, app, request):
+        if not request.path.startswith(SESSION_PATHS):
+            return self.null_session_class()
+        sid = request.cookies.get(self.get_cookie_name(app))
+        if not sid:
+            return RedisSession()
+        try:
+            data = auth.load_session(self._redis(app), sid)
+        except Exception:  # noqa: BLE001 - Redis down: an empty session, the login page says so
+            session = RedisSession()
+            session.unavailable = True
+            return session
+        if data is None:
+            return RedisSession()  # unknown or expired id: never adopted (a new id is minted)
+        return RedisSession(data, sid)
+
+    def save_session(self, app, session, response):
+        if not isinstance(session, RedisSession):
+            return None
+        name = self.get_cookie_name(app)
+        domain = self.get_cookie_domain(app)
+        path = self.get_cookie_path(app)
+        r = self._redis(app)
+        try:
+            if session.destroyed:
+                if session.sid:
+                    auth.delete_session(r, session.sid)
+                response.delete_cookie(name, domain=domain, path=path,
+                                       secure=self.get_cookie_secure(app),
+                                       httponly=True, samesite=self.get_cookie_samesite(app))
+                return None
+            if not session.modified and not session.rotate:
+                return None
+            if not dict(session):
+                return None
+            if session.rotate and session.sid:
+                auth.delete_session(r, session.sid)
+                session.sid = None
+            if session.rotate or "created" not in session:
+                session["created"] = int(time.time())
+            if session.sid is None:
+                session.sid = auth.new_session_id()
+            remaining = session["created"] + self._lifetime(app) - int(time.time())
+            if remaining <= 0:
+                auth.delete_session(r, session.sid)
+                return None
+            auth.save_session(r, session.sid, dict(session), remaining)
+        except Exception:  # noqa: BLE001 - Redis down: no session is kept; the page still answers
+            app.logger.warning("session not saved: Redis unavailable")
+            return None
+        response.set_cookie(
+            name,
+            session.sid,
+            expires=datetime.fromtimestamp(session["created"] + self._lifetime(app), UTC),
+            httponly=True,
+            domain=domain,
+            path=path,
+            secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app) or "Lax",
+        )
+        response.vary.add("Cookie")
+        return None
