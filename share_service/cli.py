@@ -5,3 +5,6 @@ from __future__ import annotations
 
 def init_app(app) -> None:
     """Register every command group. Each capability keeps its commands in its own module."""
+    from . import cli_auth  # users, keys (issue 6)
+
+    cli_auth.init_app(app)
