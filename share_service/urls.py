@@ -4,20 +4,27 @@ Canonical form (one article = one counter):
   * scheme and host lower-cased, internationalized host names in IDNA (punycode) form,
     a trailing dot on the host removed;
   * default ports dropped (``:80`` for http, ``:443`` for https);
-  * an empty path becomes ``/``; percent-escapes normalized (unreserved characters decoded,
-    hex digits upper-cased);
+  * an empty path becomes ``/``; ``.`` and ``..`` segments resolved; percent-escapes normalized
+    (escapes of unreserved characters decoded, hex digits upper-cased, escapes of reserved
+    characters such as ``%2F`` kept; characters not allowed in a URL, non-ASCII ones included,
+    percent-encoded as UTF-8; a stray ``%`` becomes ``%25``);
   * the fragment dropped;
   * tracking parameters dropped (``utm_*``, ``fbclid``, ``gclid`` and the others in
     :data:`TRACKING_PARAMS`); the remaining parameters kept, sorted by name (stable for equal
     names), blank values kept.
 The scheme is kept: ``http://`` and ``https://`` addresses of one page are two articles unless
 the publisher's pages say otherwise (the catalogue's ``<link rel=canonical>`` does).
+
+The *clean* URL (what is shared, :func:`strip_tracking`) stays as the publisher wrote it: same
+parameter order and spelling, same fragment, only tracking parameters removed, scheme and host
+normalized as above, and characters that are not allowed in a URL percent-encoded.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from .errors import ApiError
 
@@ -32,6 +39,10 @@ TRACKING_PARAMS = frozenset(
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # RFC 3986 unreserved characters plus the sub-delims and ':' '@' '/' legal in a path.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+# ... and in a query or a fragment, '?' too.
+_QUERY_SAFE = _PATH_SAFE + "?"
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_ESCAPE_OR_RUN = re.compile(r"%[0-9A-Fa-f]{2}|%|[^%]+")
 
 
 def is_tracking_param(name: str) -> bool:
@@ -90,12 +101,55 @@ def _netloc(parts, scheme: str) -> str:
     return host
 
 
+def _normalize_escapes(text: str, safe: str) -> str:
+    """RFC 3986 6.2.2.2: escapes upper-cased, escapes of unreserved characters decoded, others
+    kept (``%2F`` stays ``%2F``); characters not allowed here encoded (UTF-8); a stray ``%`` ->
+    ``%25``. Never decodes bytes, so invalid UTF-8 escapes cannot raise."""
+
+    def one(match: re.Match) -> str:
+        token = match.group(0)
+        if token == "%":
+            return "%25"
+        if token[0] == "%":
+            char = chr(int(token[1:], 16))
+            return char if char in _UNRESERVED else token.upper()
+        return quote(token, safe=safe)
+
+    return _ESCAPE_OR_RUN.sub(one, text)
+
+
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _encode_unsafe(text: str, safe: str) -> str:
+    """Percent-encode what may not appear in a URL (a stray ``%`` too), leaving existing escapes
+    as they are."""
+    return _STRAY_PERCENT.sub("%25", quote(text, safe=safe + "%"))
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4 for an absolute path."""
+    output: list[str] = []
+    segments = path.split("/")
+    for i, segment in enumerate(segments[1:], start=1):
+        last = i == len(segments) - 1
+        if segment == ".":
+            if last:
+                output.append("")
+        elif segment == "..":
+            if output:
+                output.pop()
+            if last:
+                output.append("")
+        else:
+            output.append(segment)
+    return "/" + "/".join(output)
+
+
 def _norm_path(path: str) -> str:
     if not path:
         return "/"
-    return quote(unquote(path, errors="strict"), safe=_PATH_SAFE) if "%" in path else quote(
-        path, safe=_PATH_SAFE + "%"
-    )
+    return _remove_dot_segments(_normalize_escapes(path, _PATH_SAFE))
 
 
 def _clean_query(query: str, sort: bool) -> list[tuple[str, str]]:
@@ -103,6 +157,15 @@ def _clean_query(query: str, sort: bool) -> list[tuple[str, str]]:
     if sort:
         pairs.sort(key=lambda kv: kv[0])
     return pairs
+
+
+def _kept_segments(query: str) -> list[str]:
+    """The query's ``name=value`` segments as written, minus tracking parameters and empty ones."""
+    return [
+        segment
+        for segment in query.split("&")
+        if segment and not is_tracking_param(unquote_plus(segment.split("=", 1)[0]))
+    ]
 
 
 @lru_cache(maxsize=8192)
@@ -114,15 +177,20 @@ def canonical(raw: str) -> str:
     return urlunsplit((scheme, _netloc(parts, scheme), _norm_path(parts.path), query, ""))
 
 
+@lru_cache(maxsize=8192)
 def strip_tracking(raw: str) -> str:
-    """The URL as the publisher gave it, minus tracking parameters; query order and fragment kept."""
+    """The URL as the publisher gave it, minus tracking parameters: the other parameters kept as
+    written and in their order, the fragment kept (see the module docstring)."""
     parts = urlsplit(raw.strip())
     scheme = parts.scheme.lower()
-    if not any(is_tracking_param(k) for k, _ in parse_qsl(parts.query, keep_blank_values=True)):
-        return urlunsplit((scheme, _netloc(parts, scheme), parts.path or "/", parts.query,
-                           parts.fragment))
-    query = urlencode(_clean_query(parts.query, sort=False), quote_via=quote, safe="")
-    return urlunsplit((scheme, _netloc(parts, scheme), parts.path or "/", query, parts.fragment))
+    query = "&".join(_kept_segments(_encode_unsafe(parts.query, _QUERY_SAFE)))
+    return urlunsplit((
+        scheme,
+        _netloc(parts, scheme),
+        _encode_unsafe(parts.path, _PATH_SAFE) or "/",
+        query,
+        _encode_unsafe(parts.fragment, _QUERY_SAFE),
+    ))
 
 
 def utm_values(site, channel: str) -> dict[str, str]:
@@ -140,9 +208,9 @@ def utm_values(site, channel: str) -> dict[str, str]:
 @lru_cache(maxsize=8192)
 def _tag(raw: str, utm: tuple[tuple[str, str], ...]) -> str:
     parts = urlsplit(strip_tracking(raw))
-    pairs = parse_qsl(parts.query, keep_blank_values=True) + list(utm)
-    query = urlencode(pairs, quote_via=quote, safe="")
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    segments = [s for s in parts.query.split("&") if s]
+    segments += [f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in utm]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(segments), parts.fragment))
 
 
 def tag(raw: str, site, channel: str) -> str:
