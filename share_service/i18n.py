@@ -23,6 +23,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "shares": "{count} partages",
         "mastodon_instance": "Votre instance Mastodon (ex. : mastodon.social)",
         "counts_note": "Partages comptés sur ce site uniquement",
+        "share_email": "Envoyer par e-mail",
+        "link_label": "Lien de cet article",
     },
     "en": {
         "share_bar": "Share this article",
@@ -40,6 +42,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "shares": "{count} shares",
         "mastodon_instance": "Your Mastodon instance (e.g. mastodon.social)",
         "counts_note": "Shares counted on this site only",
+        "share_email": "Send by email",
+        "link_label": "Link to this article",
     },
     "de": {
         "share_bar": "Diesen Artikel teilen",
@@ -57,6 +61,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "shares": "{count} Mal geteilt",
         "mastodon_instance": "Ihre Mastodon-Instanz (z. B. mastodon.social)",
         "counts_note": "Nur auf dieser Website gezählte Teilungen",
+        "share_email": "Per E-Mail senden",
+        "link_label": "Link zu diesem Artikel",
     },
     "es": {
         "share_bar": "Compartir este artículo",
@@ -74,6 +80,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "shares": "{count} veces compartido",
         "mastodon_instance": "Su instancia de Mastodon (p. ej. mastodon.social)",
         "counts_note": "Solo se cuentan los compartidos desde este sitio",
+        "share_email": "Enviar por correo",
+        "link_label": "Enlace a este artículo",
     },
     "it": {
         "share_bar": "Condividi questo articolo",
@@ -91,6 +99,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "shares": "{count} condivisioni",
         "mastodon_instance": "La tua istanza Mastodon (es. mastodon.social)",
         "counts_note": "Condivisioni contate solo su questo sito",
+        "share_email": "Invia per e-mail",
+        "link_label": "Link a questo articolo",
     },
     "nl": {
         "share_bar": "Dit artikel delen",
@@ -108,6 +118,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "shares": "{count} keer gedeeld",
         "mastodon_instance": "Je Mastodon-server (bijv. mastodon.social)",
         "counts_note": "Alleen op deze site getelde deelacties",
+        "share_email": "Versturen per e-mail",
+        "link_label": "Link naar dit artikel",
     },
     "pt": {
         "share_bar": "Partilhar este artigo",
@@ -125,6 +137,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "shares": "{count} partilhas",
         "mastodon_instance": "A sua instância Mastodon (ex.: mastodon.social)",
         "counts_note": "Partilhas contadas apenas neste site",
+        "share_email": "Enviar por e-mail",
+        "link_label": "Ligação para este artigo",
     },
 }
 
