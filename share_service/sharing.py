@@ -1,0 +1,187 @@
+"""The share payload: every link of the share bar for one article. Domain code, no Flask.
+
+:func:`share_payload` builds the answer of ``GET /api/v1/share`` (see contracts: "Share API JSON")
+from a :class:`~share_service.config.Site`, the client's article URL and its title / text / image:
+
+* per network, the direct ``share_url`` (the article URL tagged with the site's UTM for that
+  network, plus the site's hashtags and X ``via`` where the network takes them) and the
+  ``tracked_url`` on this service (``/s/<network>``, which counts the share, then redirects);
+* copy snippets: the URL tagged ``utm_source=copy``, an HTML anchor and a Markdown link;
+* the QR code URLs and the counts URL.
+
+Title and text are cleaned (control characters removed, line breaks normalized; the title is one
+line) and bounded; nothing here is stored or counted.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from urllib.parse import quote, urlencode, urlsplit
+
+from . import i18n, networks, urls
+from .config import resolve_site
+from .errors import ApiError
+
+TITLE_MAX = 300  # characters, after cleaning
+TEXT_MAX = 1000
+# C0 controls but tab and line feed, DEL, and the C1 controls.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"\r\n|\r|\u2028|\u2029")
+# Characters a Markdown link text must escape (CommonMark allows a backslash before any ASCII
+# punctuation; these are the ones that can start or end markup inside a link text).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>!&|#~])")
+
+
+def clean_text(value: str | None, *, field: str = "text", max_length: int = TEXT_MAX) -> str:
+    """Free text as networks should receive it: line breaks as ``\\n``, no control characters,
+    no surrounding blanks. Longer than ``max_length`` -> ApiError (400)."""
+    value = _CONTROL.sub("", _LINE_BREAKS.sub("\n", value or "")).strip()
+    if len(value) > max_length:
+        raise ApiError(f"{field}_too_long", f"The '{field}' parameter is longer than "
+                                            f"{max_length} characters.")
+    return value
+
+
+def clean_title(value: str | None, max_length: int = TITLE_MAX) -> str:
+    """A title is one line: line breaks and tabs become single spaces."""
+    text = clean_text(value, field="title", max_length=max_length * 2)
+    title = re.sub(r"[ \t]*[\n\t][ \t]*", " ", text)
+    if len(title) > max_length:
+        raise ApiError("title_too_long", f"The 'title' parameter is longer than {max_length} "
+                                         "characters.")
+    return title
+
+
+def clean_image(raw: str | None, max_length: int = 2048) -> str:
+    """An optional image URL (Pinterest ``media``, VK ``image``): http(s) only; any host (images
+    often live on a CDN). It is passed on to networks, never fetched here."""
+    if raw is None or not raw.strip():
+        return ""
+    try:
+        urls.validate(raw, max_length)
+    except ApiError as exc:
+        raise ApiError("invalid_image", "The 'image' parameter must be an http(s) URL "
+                                        f"of at most {max_length} characters.") from exc
+    return urls.strip_tracking(raw)
+
+
+def parse_networks(raw: str | None, site) -> list[networks.Network]:
+    """The requested networks (comma-separated ids or aliases, in the caller's order, duplicates
+    dropped), or the site's networks when none is asked. Unknown id -> ApiError unknown_network."""
+    if raw is None or not raw.strip():
+        return [networks.get(n) for n in site.networks]
+    chosen: list[networks.Network] = []
+    for name in raw.split(","):
+        name = name.strip()
+        if not name:
+            continue
+        net = networks.get(name)
+        if net is None:
+            raise ApiError("unknown_network", f"Unknown network {name[:40]!r}.",
+                           known=[n.id for n in networks.all_networks()])
+        if net not in chosen:
+            chosen.append(net)
+    if not chosen:
+        return [networks.get(n) for n in site.networks]
+    return chosen
+
+
+def site_for_url(settings: dict, site_id: str | None, raw_url: str | None):
+    """The site a request is about: ``site`` if given, else the one owning the URL's host."""
+    host = None
+    if raw_url:
+        try:
+            host = urlsplit(raw_url.strip()).hostname
+        except ValueError:
+            host = None
+    return resolve_site(settings, site_id=site_id or None, host=host)
+
+
+def network_share_url(site, network: networks.Network, clean_url: str, *, title: str = "",
+                      text: str = "", image: str = "", instance: str = "") -> str:
+    """The network's direct share URL for an article (already validated and cleaned): the URL
+    tagged with the site's UTM for this network, the site's hashtags and X ``via``."""
+    data = networks.ShareInput(
+        url=urls.tag(clean_url, site, network.id),
+        title=title,
+        text=text,
+        hashtags=site.hashtags if "hashtags" in network.takes else (),
+        via=site.twitter_via if "via" in network.takes else "",
+        image=image,
+        instance=instance,
+    )
+    return network.share_url(data)
+
+
+def service_url(base_url: str, path: str, params: list[tuple[str, str]]) -> str:
+    """``<base><path>?k=v&...`` with empty values left out, every value percent-encoded."""
+    query = urlencode([(k, v) for k, v in params if v], quote_via=quote, safe="")
+    return f"{base_url.rstrip('/')}{path}" + (f"?{query}" if query else "")
+
+
+def markdown_text(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def markdown_url(url: str) -> str:
+    # Parentheses would end the link destination; spaces cannot occur in a cleaned URL.
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def copy_snippets(site, clean_url: str, title: str) -> dict:
+    url = urls.tag(clean_url, site, "copy")
+    label = title or url
+    return {
+        "url": url,
+        "html": f'<a href="{escape(url, quote=True)}">{escape(label, quote=False)}</a>',
+        "markdown": f"[{markdown_text(label)}]({markdown_url(url)})",
+    }
+
+
+def share_payload(site, raw_url: str | None, *, base_url: str, title: str | None = None,
+                  text: str | None = None, image: str | None = None,
+                  networks_param: str | None = None, lang: str | None = None,
+                  max_url_length: int = 2048) -> dict:
+    """The whole share API answer (see the module docstring). Raises ApiError on bad input."""
+    clean_url, canonical_url = urls.article_from_request(raw_url, site, max_url_length)
+    title = clean_title(title)
+    text = clean_text(text)
+    image = clean_image(image, max_url_length)
+    chosen = parse_networks(networks_param, site)
+    lang = i18n.pick_lang(lang, site.lang)
+    messages = i18n.messages(lang)
+
+    entries = []
+    for net in chosen:
+        name = net.label(lang)
+        label = messages["share_email"] if net.id == "email" else messages["share_on"].format(
+            network=name)
+        width, height = net.popup
+        entries.append({
+            "id": net.id,
+            "name": name,
+            "label": label,
+            "share_url": network_share_url(site, net, clean_url, title=title, text=text,
+                                           image=image),
+            "tracked_url": service_url(base_url, f"/s/{net.id}", [
+                ("url", clean_url), ("title", title), ("text", text), ("image", image)]),
+            "color": net.color,
+            # None: no popup (mailto opens the mail client in place)
+            "popup": {"width": width, "height": height} if width and height else None,
+            "icon": networks.icon_svg(net, 24),
+        })
+
+    return {
+        "site": site.id,
+        "url": clean_url,
+        "canonical_url": canonical_url,
+        "lang": lang,
+        "networks": entries,
+        "copy": copy_snippets(site, clean_url, title),
+        "qr": {
+            "svg": service_url(base_url, "/qr", [("url", clean_url), ("format", "svg")]),
+            "png": service_url(base_url, "/qr", [("url", clean_url), ("format", "png")]),
+        },
+        "counts_url": service_url(base_url, "/api/v1/counts", [("url", clean_url)]),
+    }
