@@ -19,3 +19,7 @@ def register_blueprints(app) -> None:
 
     for module in (meta, links, events, counts, qr, widget, catalogue, stats, dashboard):
         app.register_blueprint(module.bp)
+
+    from . import cors  # CORS for the widget API (share, counts, events, recommendations)
+
+    cors.init_app(app)
