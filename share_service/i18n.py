@@ -25,8 +25,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "counts_note": "Partages comptés sur ce site uniquement",
         "share_email": "Envoyer par e-mail",
         "link_label": "Lien de cet article",
-        "mastodon_picker": "Choisir son instance sur share.joinmastodon.org",
-        "invalid_instance": "Saisissez un nom de serveur, par ex. mastodon.social",
     },
     "en": {
         "share_bar": "Share this article",
@@ -46,8 +44,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "counts_note": "Shares counted on this site only",
         "share_email": "Send by email",
         "link_label": "Link to this article",
-        "mastodon_picker": "Choose your instance on share.joinmastodon.org",
-        "invalid_instance": "Enter a server name, e.g. mastodon.social",
     },
     "de": {
         "share_bar": "Diesen Artikel teilen",
@@ -67,8 +63,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "counts_note": "Nur auf dieser Website gezählte Teilungen",
         "share_email": "Per E-Mail senden",
         "link_label": "Link zu diesem Artikel",
-        "mastodon_picker": "Instanz auf share.joinmastodon.org wählen",
-        "invalid_instance": "Geben Sie einen Servernamen ein, z. B. mastodon.social",
     },
     "es": {
         "share_bar": "Compartir este artículo",
@@ -88,8 +82,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "counts_note": "Solo se cuentan los compartidos desde este sitio",
         "share_email": "Enviar por correo",
         "link_label": "Enlace a este artículo",
-        "mastodon_picker": "Elegir su instancia en share.joinmastodon.org",
-        "invalid_instance": "Escriba un nombre de servidor, p. ej. mastodon.social",
     },
     "it": {
         "share_bar": "Condividi questo articolo",
@@ -109,8 +101,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "counts_note": "Condivisioni contate solo su questo sito",
         "share_email": "Invia per e-mail",
         "link_label": "Link a questo articolo",
-        "mastodon_picker": "Scegli la tua istanza su share.joinmastodon.org",
-        "invalid_instance": "Inserisci il nome di un server, es. mastodon.social",
     },
     "nl": {
         "share_bar": "Dit artikel delen",
@@ -130,8 +120,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "counts_note": "Alleen op deze site getelde deelacties",
         "share_email": "Versturen per e-mail",
         "link_label": "Link naar dit artikel",
-        "mastodon_picker": "Kies je server op share.joinmastodon.org",
-        "invalid_instance": "Vul een servernaam in, bijv. mastodon.social",
     },
     "pt": {
         "share_bar": "Partilhar este artigo",
@@ -151,8 +139,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "counts_note": "Partilhas contadas apenas neste site",
         "share_email": "Enviar por e-mail",
         "link_label": "Ligação para este artigo",
-        "mastodon_picker": "Escolher a sua instância em share.joinmastodon.org",
-        "invalid_instance": "Introduza o nome de um servidor, ex.: mastodon.social",
     },
 }
 
