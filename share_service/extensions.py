@@ -33,7 +33,13 @@ store = RedisStore()
 
 
 def init_app(app) -> None:
-    store.init_app(app)
+    # One store per app: two apps in one process (tests) must not share the last one's client.
+    app_store = RedisStore()
+    app_store.init_app(app)
+    # Write-behind share counting (counting/recorder.py): app.extensions["recorder"].
+    from .counting.recorder import Recorder
+
+    app.extensions["recorder"] = Recorder(app_store.client, app.config)
 
 
 def redis_client(app=None) -> redis.Redis:

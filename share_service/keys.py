@@ -80,9 +80,11 @@ def dedupe(site: str, digest: str) -> str:
     return f"{_site(site)}:dd:{digest}"
 
 
-def daily_salt(utc_day: str) -> str:
-    """STRING random salt of one UTC day for visitor hashes; expires after two days."""
-    return f"{PREFIX}:salt:{utc_day}"
+def daily_salt(day: str) -> str:
+    """STRING random salt (64 hex) for visitor hashes of day label ``YYYYMMDD`` (the day in the
+    site's time zone), created with SET NX; expires at 00:00 UTC two days after that day starts
+    (counting.visitors.salt_expiry). Global: the hash input names the site."""
+    return f"{PREFIX}:salt:{day}"
 
 
 # --- catalogue and recommendations (issue 4) -----------------------------------------------------

@@ -1,7 +1,44 @@
-"""Blueprint: events."""
+"""Blueprint: events — ``POST /api/v1/events``.
+
+Body: one event object or ``{"events": [...]}`` (at most 50), JSON, sent with fetch
+(``application/json``) or ``navigator.sendBeacon`` (``text/plain``). 204 when accepted; a 4xx
+JSON error for malformed JSON, an oversize body (MAX_CONTENT_LENGTH) or any invalid event, and
+then nothing of the batch is counted. Events from known bots are accepted (204) but not counted.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+import time
+
+from flask import Blueprint, current_app, request
+from werkzeug.wrappers import Response
+
+from ..counting import bots
+from ..counting.events import parse_batch
+from ..errors import ApiError
 
 bp = Blueprint("events", __name__)
+
+
+@bp.post("/api/v1/events")
+def post_events():
+    app = current_app._get_current_object()  # noqa: SLF001
+    raw = request.get_data(cache=False)  # 413 above MAX_CONTENT_LENGTH
+    if not raw:
+        raise ApiError("invalid_json", "The body must be a JSON event or {\"events\": [...]}.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError("invalid_json", "The body is not valid JSON.") from exc
+    events = parse_batch(body, app.config)
+    environ = request.environ
+    agent = environ.get("HTTP_USER_AGENT", "")
+    if app.config["COUNT_BOTS"] or not bots.is_bot(agent):
+        recorder = app.extensions["recorder"]
+        ip = environ.get("REMOTE_ADDR", "")
+        now = time.time()
+        for event in events:
+            event.ts = now
+            recorder.add(event, ip, agent)
+    return Response(status=204)

@@ -1,0 +1,290 @@
+"""Write-behind recorder: requests append events to a per-process buffer; a background thread
+writes them to Redis in one scripted batch per site (record.lua) every FLUSH_INTERVAL_MS, or
+sooner when FLUSH_MAX_EVENTS are waiting. Requests never wait for Redis.
+
+Contract (``app.extensions["recorder"]``):
+  * ``add(event, ip=None, user_agent=None)``: non-blocking. When ``event.visitor`` is empty it is
+    computed from ip + user agent with the day's salt (see visitors.py); if this process has not
+    cached that salt yet, the raw pair waits in memory and is hashed by the flush thread.
+  * ``flush()``: synchronous; everything added before the call is written (or failed) on return.
+  * ``close()``: final flush and stop (gunicorn's worker_exit, atexit).
+
+Failure handling: a batch that fails (Redis down, slow, script error) is kept and retried at the
+next flushes for up to RETRY_SECONDS, then dropped with a logged, counted warning. At most
+MAX_PENDING events wait in memory; beyond that new events are dropped (counted). A retried batch
+that Redis did run (a timeout after execution) is not counted twice: its dedupe keys exist.
+
+What a crash can lose: a worker killed with SIGKILL (or OOM-killed) loses the events in its
+buffer, at most one flush interval's worth (FLUSH_INTERVAL_MS, 200 ms by default) plus any
+batch being retried while Redis was unreachable. A normal stop (SIGTERM, SIGINT, gunicorn
+graceful restart, max_requests recycling) flushes first.
+
+Fork-safe: the thread starts on first use in each process; a pid change (a fork after use)
+drops the parent's buffer copy in the child and starts a fresh thread there.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import hashlib
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+import redis
+
+from .. import keys
+from . import clock
+from .events import SHARING, Event
+from .visitors import SaltCache, visitor_hash
+
+log = logging.getLogger("share_service.counting")
+
+SCRIPT = (Path(__file__).parent / "record.lua").read_text(encoding="utf-8")
+RETRY_SECONDS = 60.0
+MAX_PENDING = 200_000
+
+
+def dedupe_digest(event: Event) -> str:
+    """visitor x article x type x network (x clicked target) -> 24 hex chars."""
+    raw = f"{event.visitor}|{event.aid}|{event.type}|{event.network}|{event.target}"
+    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
+
+
+def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
+                retention_ttl: int) -> tuple[list[str], list]:
+    """KEYS and ARGV of record.lua for ``events`` of one site (see the script's header)."""
+    key_index: dict[str, int] = {}
+    key_list: list[str] = []
+
+    def k(name: str) -> int:
+        idx = key_index.get(name)
+        if idx is None:
+            key_list.append(name)
+            idx = key_index[name] = len(key_list)
+        return idx
+
+    ttl: set[int] = set()
+    groups: dict[tuple, int] = {}
+    group_args: list = []
+    urls: dict[str, str] = {}
+    event_args: list = []
+    urls_key = k(keys.article_urls(site))
+
+    for ev in events:
+        day, hour = clock.day_hour(timezone, ev.ts)
+        gkey = (ev.type, ev.network, ev.aid, day, hour, ev.utm)
+        g = groups.get(gkey)
+        if g is None:
+            field = ev.field()
+            t, ad, sd, sh, st = (
+                k(keys.article_totals(site, ev.aid)), k(keys.article_day(site, ev.aid, day)),
+                k(keys.site_day(site, day)), k(keys.site_hour(site, hour)),
+                k(keys.site_totals(site)),
+            )
+            ttl.update((ad, sd, sh))
+            h = [t, field, ad, field, sd, field, sh, field, st, field]
+            if ev.utm:
+                utm_field = "utm:" + "|".join(ev.utm)
+                h += [t, utm_field, ad, utm_field]
+            z = []
+            if ev.type == "share":
+                top, top_net = k(keys.top_day(site, day)), k(keys.top_day(site, day, ev.network))
+                ttl.update((top, top_net))
+                z = [top, ev.aid, top_net, ev.aid]
+            p = []
+            if ev.type in SHARING:
+                p = [k(keys.uniques_day(site, day)), k(keys.uniques_article_day(site, ev.aid, day))]
+                ttl.update(p)
+            group_args += [len(h) // 2, *h, len(z) // 2, *z, len(p), *p]
+            g = groups[gkey] = len(groups) + 1
+            urls[ev.aid] = ev.url
+        event_args += [g, k(keys.dedupe(site, dedupe_digest(ev))), ev.visitor]
+
+    argv: list = [dedupe_ttl, retention_ttl, len(ttl), *sorted(ttl), len(groups), *group_args,
+                  len(urls)]
+    for aid, url in urls.items():
+        argv += [urls_key, aid, url]
+    argv += [len(events), *event_args]
+    return key_list, argv
+
+
+class _Pending:
+    __slots__ = ("site", "events", "attempts", "since")
+
+    def __init__(self, site: str, events: list[Event], attempts: int = 0, since: float = 0.0):
+        self.site, self.events, self.attempts = site, events, attempts
+        self.since = since or time.monotonic()
+
+
+class Recorder:
+    def __init__(self, client: redis.Redis, settings: dict):
+        self.client = client
+        self.sites = settings["SITES"]
+        self.interval = max(settings["FLUSH_INTERVAL_MS"], 1) / 1000.0
+        self.max_events = max(int(settings["FLUSH_MAX_EVENTS"]), 1)
+        self.dedupe_ttl = int(settings["DEDUPE_WINDOW_SECONDS"])
+        self.retention_ttl = (int(settings["RETENTION_DAYS"]) + 1) * 86400
+        self.script = client.register_script(SCRIPT)
+        self.salts = SaltCache()
+        # statistics (per process)
+        self.counted = self.duplicates = self.dropped = self.failures = 0
+        self._closed = False
+        self._pid = None
+        self._reset()
+        atexit.register(self.close)
+
+    # --- process-local state -----------------------------------------------------------
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._buffer: collections.deque = collections.deque()
+        self._retry: list[_Pending] = []
+        self._retry_events = 0
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.salts.clear()
+
+    def _ensure_thread(self) -> None:
+        if self._pid != os.getpid():  # forked after use: the parent's buffer is the parent's
+            self._reset()
+        if self._thread is None and not self._closed:
+            thread = threading.Thread(target=self._run, name="share-recorder", daemon=True)
+            self._thread = thread
+            thread.start()
+
+    # --- public API --------------------------------------------------------------------
+    def add(self, event: Event, ip: str | None = None, user_agent: str | None = None) -> None:
+        """Buffer one event (never blocks on Redis)."""
+        if self._thread is None or self._pid != os.getpid():
+            self._ensure_thread()
+        buffer = self._buffer
+        if len(buffer) + self._retry_events >= MAX_PENDING:
+            self.dropped += 1
+            if self.dropped % 10000 == 1:
+                log.warning("recorder buffer full: %d events dropped so far", self.dropped)
+            return
+        if not event.visitor and ip is not None:
+            tz = self.sites[event.site].timezone
+            salt = self.salts.get(clock.day(tz, event.ts))
+            if salt is None:  # hashed by the flush thread once the salt is fetched
+                buffer.append((event, ip, user_agent or ""))
+                return
+            event.visitor = visitor_hash(salt, event.site, ip, user_agent or "")
+        buffer.append(event)
+        if len(buffer) >= self.max_events:
+            self._wake.set()
+
+    def flush(self) -> int:
+        """Write everything buffered now; returns the number of events counted."""
+        if self._pid != os.getpid():
+            self._reset()
+        with self._flush_lock:
+            return self._flush_locked()
+
+    def close(self) -> None:
+        """Flush and stop the thread (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread() \
+                and self._pid == os.getpid():
+            thread.join(timeout=5)
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001 - shutting down: log, never raise
+            log.exception("final recorder flush failed")
+        if self._retry or self._buffer:
+            lost = sum(len(p.events) for p in self._retry) + len(self._buffer)
+            self.dropped += lost
+            log.warning("recorder closed with %d unwritten events (Redis unreachable)", lost)
+
+    def pending(self) -> int:
+        return len(self._buffer) + sum(len(p.events) for p in self._retry)
+
+    # --- background thread -------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self._prefetch_salts()
+                self.flush()
+            except Exception:  # noqa: BLE001 - the thread must survive anything
+                log.exception("recorder flush failed")
+
+    def _prefetch_salts(self) -> None:
+        """Cache today's and tomorrow's salts of every site, so requests can hash at once."""
+        now = time.time()
+        for site in self.sites.values():
+            for ts in (now, now + 3600):
+                label = clock.day(site.timezone, ts)
+                if self.salts.get(label) is None:
+                    try:
+                        self.salts.fetch(self.client, label)
+                    except (redis.RedisError, OSError):
+                        return
+
+    def _drain(self) -> list[Event]:
+        buffer = self._buffer
+        items = [buffer.popleft() for _ in range(len(buffer))]
+        events = []
+        for item in items:
+            if isinstance(item, Event):
+                events.append(item)
+                continue
+            event, ip, agent = item
+            try:
+                tz = self.sites[event.site].timezone
+                salt = self.salts.fetch(self.client, clock.day(tz, event.ts))
+            except (redis.RedisError, OSError):
+                self.dropped += 1  # cannot hash without the salt; never keep raw identities
+                continue
+            event.visitor = visitor_hash(salt, event.site, ip, agent)
+            events.append(event)
+        return events
+
+    def _flush_locked(self) -> int:
+        by_site: dict[str, list[Event]] = {}
+        for event in self._drain():
+            by_site.setdefault(event.site, []).append(event)
+        work = self._retry + [_Pending(site, evs) for site, evs in by_site.items()]
+        self._retry = []
+        self._retry_events = 0
+        counted = 0
+        for pending in work:
+            for start in range(0, len(pending.events), self.max_events):
+                chunk = pending.events[start:start + self.max_events]
+                try:
+                    counted += self._write(pending.site, chunk)
+                except (redis.RedisError, OSError) as exc:
+                    self.failures += 1
+                    attempts = pending.attempts + 1
+                    if time.monotonic() - pending.since >= RETRY_SECONDS:
+                        self.dropped += len(chunk)
+                        log.warning("dropping %d events of site %s after %d failed writes: %s",
+                                    len(chunk), pending.site, attempts, exc)
+                    else:
+                        if attempts == 1:
+                            log.warning("recorder write failed (%s); %d events kept for retry",
+                                        exc, len(chunk))
+                        self._retry.append(_Pending(pending.site, chunk, attempts, pending.since))
+                        self._retry_events += len(chunk)
+        return counted
+
+    def _write(self, site: str, events: list[Event]) -> int:
+        tz = self.sites[site].timezone
+        key_list, argv = build_batch(site, tz, events, self.dedupe_ttl, self.retention_ttl)
+        counted, duplicates = self.script(keys=key_list, args=argv)
+        self.counted += int(counted)
+        self.duplicates += int(duplicates)
+        return int(counted)

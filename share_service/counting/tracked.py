@@ -1,0 +1,80 @@
+"""The tracked redirect's plan: from ``/s/<network>?url=&title=&text=&image=`` to (site, article,
+the network's share URL). Plain values in, plain values out; cached, because article URLs (and so
+whole query strings) repeat far more often than visitors do.
+
+The Location is only ever the chosen network's own share endpoint: the URL is built by the
+network registry (Mastodon: always the official picker share.joinmastodon.org, never an instance
+named by the request), and is checked against the registry's endpoint before it is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlsplit
+
+from .. import keys, networks, sharing, urls
+from ..errors import ApiError
+
+MAX_QUERY = 8192  # bytes of query string; the URL alone may take 2,048 characters
+PARAMS = ("url", "title", "text", "image", "site")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    site: str
+    timezone: str
+    network: str
+    url: str  # canonical article URL
+    aid: str
+    location: str
+
+
+def _same_endpoint(location: str, endpoint: str) -> bool:
+    a, b = urlsplit(location), urlsplit(endpoint)
+    return (a.scheme, a.netloc, a.path) == (b.scheme, b.netloc, b.path)
+
+
+def network_or_404(raw: str) -> networks.Network:
+    net = networks.get(raw) if raw and len(raw) <= 40 else None
+    if net is None:
+        raise ApiError("unknown_network", "There is no such network.", 404)
+    return net
+
+
+class RedirectPlanner:
+    """``plan(network, query_string)`` -> :class:`Plan`, or ApiError for bad input."""
+
+    def __init__(self, settings: dict, cache_size: int = 16384):
+        self.settings = settings
+        self.plan = lru_cache(maxsize=cache_size)(self._plan)
+
+    def _plan(self, network: str, query_string: str) -> Plan:
+        net = network_or_404(network)
+        if len(query_string) > MAX_QUERY:
+            raise ApiError("query_too_long", "The query string is too long.", 414)
+        params: dict[str, str] = {}
+        try:
+            if not query_string.isascii():  # WSGI gives raw bytes as latin-1: back to UTF-8
+                query_string = query_string.encode("latin-1").decode("utf-8")
+            pairs = parse_qsl(query_string, keep_blank_values=True, max_num_fields=32,
+                              errors="strict")
+        except (ValueError, UnicodeError) as exc:
+            raise ApiError("invalid_query", "The query string cannot be parsed.") from exc
+        for name, value in pairs:
+            if name in PARAMS:
+                params.setdefault(name, value)
+        settings = self.settings
+        site = sharing.site_for_url(settings, params.get("site"), params.get("url"))
+        clean_url, canonical = urls.article_from_request(
+            params.get("url"), site, settings["MAX_URL_LENGTH"])
+        location = sharing.network_share_url(
+            site, net, clean_url,
+            title=sharing.clean_title(params.get("title")),
+            text=sharing.clean_text(params.get("text")),
+            image=sharing.clean_image(params.get("image"), settings["MAX_URL_LENGTH"]),
+        )
+        if not _same_endpoint(location, net.endpoint):  # defence in depth: never elsewhere
+            raise ApiError("invalid_redirect", "No share link can be built for this input.")
+        return Plan(site.id, site.timezone, net.id, canonical, keys.article_id(canonical),
+                    location)

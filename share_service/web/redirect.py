@@ -1,0 +1,47 @@
+"""Blueprint: the tracked redirect ``GET /s/<network>?url=&title=&text=&image=``.
+
+Counts one ``share`` (unless the user agent is a known bot) and answers 302 to the network's
+share endpoint. This is the hot path, so it is built by hand: the plan (site, canonical URL,
+Location) is cached per (network, raw query string), the bot check is cached per user agent,
+the event goes to the write-behind recorder (no Redis round trip), and the 302 is a bare
+Response with pre-built headers. No session, no cookie.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, request
+from werkzeug.wrappers import Response
+
+from ..counting import bots
+from ..counting.events import Event
+from ..counting.tracked import RedirectPlanner
+
+bp = Blueprint("redirect", __name__)
+
+
+@bp.record_once
+def _setup(state) -> None:
+    state.app.extensions["redirect_planner"] = RedirectPlanner(state.app.config)
+
+
+@bp.get("/s/<network>")
+def tracked_redirect(network: str):
+    app = current_app._get_current_object()  # noqa: SLF001 - one lookup instead of several
+    environ = request.environ
+    plan = app.extensions["redirect_planner"].plan(network, environ.get("QUERY_STRING", ""))
+    agent = environ.get("HTTP_USER_AGENT", "")
+    if app.config["COUNT_BOTS"] or not bots.is_bot(agent):
+        app.extensions["recorder"].add(
+            Event(plan.site, "share", plan.network, plan.url, plan.aid, ts=time.time()),
+            environ.get("REMOTE_ADDR", ""), agent,
+        )
+    return Response(
+        status=302,
+        headers=[
+            ("Location", plan.location),
+            ("Cache-Control", "no-store"),
+            ("Referrer-Policy", "no-referrer"),
+        ],
+    )
