@@ -157,7 +157,7 @@ def _mastodon(d: ShareInput) -> str:
     if d.hashtags:
         text += " " + " ".join("#" + h for h in d.hashtags)
     if d.instance and valid_instance(d.instance):
-        return query(f"https://{d.instance}/share", [("text", text)])
+        return query(f"https://{d.instance.lower()}/share", [("text", text)])
     return query(MASTODON_PICKER, [("text", text)])
 
 
