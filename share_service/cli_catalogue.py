@@ -1,0 +1,90 @@
+"""CLI: ``flask --app wsgi ingest ...`` (issue 4).
+
+    ingest URL [--site SITE] [--no-pages]      a feed, a sitemap (index, news, .gz) or a page, once;
+                                               the URL is remembered for refreshes
+    ingest --refresh [--site SITE] [--every SECONDS]
+                                               re-read every remembered URL with conditional GETs
+                                               (all sites unless --site); --every loops forever
+    ingest --list [--site SITE]                the remembered sources and their last outcome
+
+Exit status 1 when a source given on the command line was rejected.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import click
+from flask import current_app
+
+from .catalogue import ingest as ingesting
+from .catalogue import store
+from .config import resolve_site
+from .errors import ApiError
+from .extensions import redis_client
+
+
+def _line(report: ingesting.Report, indent: str = "") -> str:
+    if report.status == "rejected":
+        return f"{indent}{report.url}: rejected ({report.reason})"
+    if report.status == "not_modified":
+        return f"{indent}{report.url}: not modified (304)"
+    totals = report.totals()
+    return (f"{indent}{report.url}: {report.kind}, {totals['found']} items, {totals['valid']} "
+            f"valid, {totals['changed']} new or changed, {totals['skipped']} skipped"
+            + (f", {totals['pages']} pages fetched" if totals["pages"] else ""))
+
+
+def _echo(report: ingesting.Report) -> None:
+    click.echo(_line(report))
+    for child in report.children:
+        click.echo(_line(child, "  "))
+
+
+@click.command("ingest")
+@click.argument("url", required=False)
+@click.option("--site", "site_id", default=None, help="Site id (default: the default site).")
+@click.option("--refresh", is_flag=True, help="Re-read every remembered source.")
+@click.option("--every", type=click.IntRange(min=10), default=None,
+              help="With --refresh: repeat every SECONDS (runs until stopped).")
+@click.option("--list", "list_sources", is_flag=True, help="Show the remembered sources.")
+@click.option("--no-pages", is_flag=True, help="Do not fetch article pages for plain sitemaps.")
+def ingest_command(url, site_id, refresh, every, list_sources, no_pages):
+    """Ingest a feed, a sitemap or an article page into the catalogue (see --help)."""
+    settings = current_app.config
+    client = redis_client()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        sites = ([resolve_site(settings, site_id=site_id)] if site_id or url
+                 else list(settings["SITES"].values()))
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
+    if list_sources:
+        for site in sites:
+            for source, state in store.list_sources(client, site.id).items():
+                click.echo(f"{site.id}\t{source}\t{json.dumps(state, sort_keys=True)}")
+        return
+    if url:
+        if refresh or every:
+            raise click.UsageError("give either a URL or --refresh")
+        report = ingesting.ingest_url(client, settings, sites[0], url, fetch_pages=not no_pages)
+        _echo(report)
+        if report.status == "rejected":
+            raise SystemExit(1)
+        return
+    if not refresh:
+        raise click.UsageError("give a URL to ingest, or --refresh, or --list")
+    while True:
+        started = time.monotonic()
+        for site in sites:
+            for report in ingesting.refresh(client, settings, site, fetch_pages=not no_pages):
+                _echo(report)
+        if not every:
+            return
+        time.sleep(max(1.0, every - (time.monotonic() - started)))
+
+
+def init_app(app) -> None:
+    app.cli.add_command(ingest_command)

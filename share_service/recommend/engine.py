@@ -1,0 +1,218 @@
+"""« Plus de contenu »: the recommendations of one article. No Flask here.
+
+A :class:`Recommender` lives once per worker process (the web layer keeps it in
+``app.extensions["recommender"]``; benchmarks and tests build their own). Per request it:
+
+1. syncs the site's :class:`~.index.SiteIndex` with the catalogue's change log (one HMGET when
+   nothing changed; only the changed articles otherwise — never a full rebuild);
+2. refreshes the site's recent share popularity at most every RECOMMEND_POPULARITY_TTL seconds
+   (the ``keys.top_day`` sets of the last RECOMMEND_POPULARITY_DAYS days);
+3. takes content candidates from the inverted index (numpy over the postings of the article's
+   strongest terms), scores them (``scoring``), applies the diversity pass, completes with popular
+   then newest articles if needed — or, for an unknown article, answers those with
+   ``"fallback": true``;
+4. reads the chosen articles' display fields from Redis (one pipeline) and tags their links
+   ``utm_source=more_content``.
+
+Answers are cached per worker for the same article, limit and catalogue/popularity state, for at
+most a minute (the recency clock moves by the minute).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+
+from .. import keys, urls
+from ..catalogue import store
+from . import scoring
+from .index import SiteIndex
+
+MAX_QUERY_TERMS = 24
+CANDIDATES = 100
+POP_TOP = 1000          # most-shared articles read per day
+
+
+class Recommender:
+    def __init__(self, settings, cache_size: int = 2048):
+        self.settings = settings
+        self.half_life = float(settings.get("RECOMMEND_HALF_LIFE_DAYS", 7.0))
+        self.pop_days = int(settings.get("RECOMMEND_POPULARITY_DAYS", 7))
+        self.pop_ttl = float(settings.get("RECOMMEND_POPULARITY_TTL", 30))
+        self.indexes: dict[str, SiteIndex] = {}
+        self.popularity: dict[str, tuple[float, int, dict[str, float], list[str]]] = {}
+        self.cache: OrderedDict = OrderedDict()
+        self.cache_size = cache_size
+        self.lock = threading.Lock()
+
+    # -- state ---------------------------------------------------------------------------------
+    def index(self, client, site) -> SiteIndex:
+        idx = self.indexes.get(site.id)
+        if idx is None:
+            idx = self.indexes[site.id] = SiteIndex(site)
+        idx.sync(client)
+        return idx
+
+    def shares(self, client, site, now: float) -> tuple[int, dict[str, float], list[str]]:
+        """(version, aid -> weighted recent shares, aids most shared first)."""
+        cached = self.popularity.get(site.id)
+        if cached and cached[0] > now:
+            return cached[1], cached[2], cached[3]
+        today = datetime.fromtimestamp(now, site.tz).date()
+        pipe = client.pipeline(transaction=False)
+        for back in range(self.pop_days):
+            day = (today - timedelta(days=back)).strftime("%Y%m%d")
+            pipe.zrevrange(keys.top_day(site.id, day), 0, POP_TOP - 1, withscores=True)
+        totals: dict[str, float] = {}
+        for back, rows in enumerate(pipe.execute()):
+            weight = 1.0 / (1 + back)
+            for aid, score in rows:
+                totals[aid] = totals.get(aid, 0.0) + weight * float(score)
+        ranked = sorted(totals, key=lambda a: (-totals[a], a))
+        version = (cached[1] + 1) if cached else 1
+        if cached and cached[2] == totals:
+            version = cached[1]
+        self.popularity[site.id] = (now + self.pop_ttl, version, totals, ranked)
+        return version, totals, ranked
+
+    # -- the answer ----------------------------------------------------------------------------
+    def recommend(self, client, site, canonical_url: str, limit: int = 5, debug: bool = False,
+                  now: float | None = None) -> dict:
+        """The recommendations answer (contracts.md "Recommendations API") for an article."""
+        now = float(int((time.time() if now is None else now) // 60) * 60)  # minute clock
+        with self.lock:
+            idx = self.index(client, site)
+            pop_version, shares, ranked = self.shares(client, site, now)
+            key = (site.id, canonical_url, limit, debug)
+            state = (idx.epoch, idx.version, pop_version, now)
+            hit = self.cache.get(key)
+            if hit is not None and hit[0] == state:
+                self.cache.move_to_end(key)
+                return hit[1]
+            chosen, fallback = self._choose(idx, site, canonical_url, limit, shares, ranked, now)
+        answer = {"url": canonical_url, "fallback": fallback,
+                  "items": self._items(client, site, chosen, debug)}
+        if self.cache_size:
+            with self.lock:
+                self.cache[key] = (state, answer)
+                if len(self.cache) > self.cache_size:
+                    self.cache.popitem(last=False)
+        return answer
+
+    def _choose(self, idx: SiteIndex, site, canonical_url, limit, shares, ranked, now):
+        aid = keys.article_id(canonical_url)
+        slot = idx.slot_of.get(aid)
+        allowed = idx.allowed(now, site.max_age_days)
+        max_shares = shares[ranked[0]] if ranked else 0.0
+        chosen: list[dict] = []
+        if slot is not None:
+            allowed[slot] = False
+            content = idx.candidates(slot, allowed, MAX_QUERY_TERMS, CANDIDATES)
+            my_tags, my_section = idx.doc_tags[slot], idx.doc_section[slot]
+            scored = []
+            for cand, sim in content.items():
+                tags = scoring.jaccard(my_tags, idx.doc_tags[cand])
+                section = 1.0 if my_section and my_section == idx.doc_section[cand] else 0.0
+                rel = scoring.relevance(sim, tags, section)
+                if rel < scoring.MIN_RELEVANCE:
+                    continue
+                rec = scoring.recency(float(idx.dates[cand]), now, self.half_life)
+                cand_aid = idx.aids[cand]
+                pop = scoring.popularity(shares.get(cand_aid, 0.0), max_shares)
+                scored.append({
+                    "aid": cand_aid, "slot": cand, "source": "related",
+                    "score": scoring.blend(rel, rec, pop),
+                    "components": {"content": sim, "tags": tags, "section": section,
+                                   "relevance": rel, "recency": rec, "popularity": pop,
+                                   "shares": shares.get(cand_aid, 0.0)},
+                })
+            scored.sort(key=lambda c: (-c["score"], c["aid"]))
+            pool = scored[: max(4 * limit, 20)]
+            for cand in pool:
+                cand["terms"] = frozenset(idx.doc_terms[cand["slot"]])
+                cand["title_terms"] = idx.doc_title[cand["slot"]]
+            chosen = scoring.mmr(pool, limit)
+        if len(chosen) < limit:
+            chosen += self._fill(idx, allowed, limit - len(chosen), chosen, shares, ranked,
+                                 max_shares, now)
+        return chosen, slot is None
+
+    def _fill(self, idx, allowed, count, chosen, shares, ranked, max_shares, now) -> list[dict]:
+        """Most shared recently, then newest: allowed articles not yet chosen, one per story."""
+        taken = {c["aid"] for c in chosen}
+        picked = list(chosen)
+        out = []
+
+        def consider(slot: int, source: str) -> None:
+            aid = idx.aids[slot]
+            if aid in taken:
+                return
+            terms, title = frozenset(idx.doc_terms[slot]), idx.doc_title[slot]
+            if any(scoring.same_story(title, p["title_terms"], terms, p["terms"])
+                   for p in picked if "terms" in p):
+                return
+            rec = scoring.recency(float(idx.dates[slot]), now, self.half_life)
+            pop = scoring.popularity(shares.get(aid, 0.0), max_shares)
+            item = {"aid": aid, "slot": slot, "source": source, "terms": terms,
+                    "title_terms": title, "score": scoring.blend(1.0, rec, pop) * 0.01,
+                    "components": {"recency": rec, "popularity": pop,
+                                   "shares": shares.get(aid, 0.0)}}
+            taken.add(aid)
+            picked.append(item)
+            out.append(item)
+
+        for aid in ranked:
+            if len(out) >= count:
+                return out
+            slot = idx.slot_of.get(aid)
+            if slot is not None and allowed[slot]:
+                consider(slot, "popular")
+        for slot in idx.newest(allowed, count * 4 + len(taken)):
+            if len(out) >= count:
+                break
+            consider(slot, "newest")
+        return out
+
+    def _items(self, client, site, chosen: list[dict], debug: bool) -> list[dict]:
+        records = store.get_articles(client, site.id, [c["aid"] for c in chosen])
+        items = []
+        for cand in chosen:
+            record = records.get(cand["aid"])
+            if record is None:
+                continue  # deleted since the index saw it
+            item = {
+                "url": urls.tag(record["url"], site, "more_content"),
+                "canonical_url": record["url"],
+                "title": record.get("title", ""),
+                "description": record.get("description", ""),
+                "image": record.get("image") or None,
+                "image_width": _int_or_none(record.get("image_width")),
+                "image_height": _int_or_none(record.get("image_height")),
+                "section": record.get("section", ""),
+                "published": _iso(record.get("published")),
+                "score": round(cand["score"], 6),
+            }
+            if debug:
+                components = {k: round(v, 6) for k, v in cand["components"].items()}
+                components["source"] = cand["source"]
+                if "diversity_penalty" in cand:
+                    components["diversity_penalty"] = round(cand["diversity_penalty"], 6)
+                item["components"] = components
+            items.append(item)
+        return items
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _iso(value) -> str | None:
+    stamp = _int_or_none(value)
+    if stamp is None:
+        return None
+    return datetime.fromtimestamp(stamp, UTC).isoformat().replace("+00:00", "Z")

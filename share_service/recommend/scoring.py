@@ -1,0 +1,87 @@
+"""How a related article is scored, and the diversity pass. Plain functions; no Flask, no Redis.
+
+    relevance = 0.60 * content + 0.25 * tags + 0.15 * section
+    score     = relevance * (0.70 + 0.15 * recency + 0.15 * popularity)
+
+* content: BM25 similarity of the two articles' title, description and tags (``text``),
+  divided by the article's similarity with itself (0..1);
+* tags: Jaccard overlap of their tag sets; section: 1 when they share a (non-empty) section;
+* recency: 0.5 ** (age in days / half-life), 0 for an undated article;
+* popularity: log(1 + recent shares) / log(1 + the most shared article's recent shares), from
+  the share counters of the last days (each day weighted 1 / (1 + days ago)).
+
+Popularity and recency only *boost* relevant articles (a multiplier between 0.70 and 1.0): a
+popular but unrelated article never outranks a related one. Candidates below MIN_RELEVANCE are
+not "related"; the answer is then completed with popular, then newest articles.
+
+Diversity: maximal marginal relevance (MMR) over the candidates, with the similarity of two
+candidates the Jaccard overlap of their terms; and two articles whose titles share half their
+terms (or whose terms overlap by 60 %) are the same story: only the best one is kept.
+Every ordering breaks ties by article id, so answers are deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+
+W_CONTENT, W_TAGS, W_SECTION = 0.60, 0.25, 0.15
+BASE, W_RECENCY, W_POPULARITY = 0.70, 0.15, 0.15
+MIN_RELEVANCE = 0.05
+MMR_LAMBDA = 0.75
+SAME_STORY_TITLE = 0.5
+SAME_STORY_TERMS = 0.6
+
+
+def jaccard(a, b) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter) if inter else 0.0
+
+
+def recency(date: float, now: float, half_life_days: float) -> float:
+    if date <= 0:
+        return 0.0
+    age = max(0.0, now - date) / 86400.0
+    return 0.5 ** (age / half_life_days)
+
+
+def popularity(shares: float, max_shares: float) -> float:
+    if shares <= 0 or max_shares <= 0:
+        return 0.0
+    return math.log1p(shares) / math.log1p(max_shares)
+
+
+def relevance(content: float, tags: float, section: float) -> float:
+    return W_CONTENT * content + W_TAGS * tags + W_SECTION * section
+
+
+def blend(rel: float, rec: float, pop: float) -> float:
+    return rel * (BASE + W_RECENCY * rec + W_POPULARITY * pop)
+
+
+def same_story(title_a, title_b, terms_a, terms_b) -> bool:
+    return (jaccard(title_a, title_b) >= SAME_STORY_TITLE
+            or jaccard(terms_a, terms_b) >= SAME_STORY_TERMS)
+
+
+def mmr(candidates: list[dict], limit: int, lambda_: float = MMR_LAMBDA) -> list[dict]:
+    """Pick up to ``limit`` candidates (dicts with "aid", "score", "terms", "title_terms"),
+    trading score for novelty. Each picked dict gets "diversity_penalty"."""
+    pool = sorted(candidates, key=lambda c: (-c["score"], c["aid"]))
+    top = pool[0]["score"] if pool else 1.0
+    picked: list[dict] = []
+    while pool and len(picked) < limit:
+        best, best_value, best_penalty = None, -math.inf, 0.0
+        for cand in pool:
+            penalty = max((jaccard(cand["terms"], p["terms"]) for p in picked), default=0.0)
+            value = lambda_ * cand["score"] / top - (1 - lambda_) * penalty
+            if value > best_value + 1e-12:
+                best, best_value, best_penalty = cand, value, penalty
+        pool.remove(best)
+        if any(same_story(best["title_terms"], p["title_terms"], best["terms"], p["terms"])
+               for p in picked):
+            continue
+        best["diversity_penalty"] = best_penalty
+        picked.append(best)
+    return picked
