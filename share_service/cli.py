@@ -8,3 +8,7 @@ def init_app(app) -> None:
     from . import cli_auth  # users, keys (issue 6)
 
     cli_auth.init_app(app)
+
+    from . import cli_catalogue  # ingest (issue 4)
+
+    cli_catalogue.init_app(app)
