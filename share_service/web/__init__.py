@@ -6,6 +6,7 @@ from __future__ import annotations
 
 def register_blueprints(app) -> None:
     from . import (
+        admin,
         catalogue,
         counts,
         dashboard,
@@ -17,7 +18,7 @@ def register_blueprints(app) -> None:
         widget,
     )
 
-    for module in (meta, links, events, counts, qr, widget, catalogue, stats, dashboard):
+    for module in (meta, links, events, counts, qr, widget, catalogue, stats, dashboard, admin):
         app.register_blueprint(module.bp)
 
     from . import cors  # CORS for the widget API (share, counts, events, recommendations)

@@ -1,0 +1,115 @@
+"""Blueprint: admin pages — users, API keys (admins of every site) and site settings.
+
+Every form posts with the session's CSRF token. A new API key is shown once, on the answer to
+the form that created it, and never again (only its SHA-256 is stored).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+
+from .. import auth
+from ..dashboard_i18n import pick_lang, translator
+from ..errors import ApiError
+from ..extensions import redis_client
+from . import dashfmt
+from .guards import install_csrf, require_login
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+install_csrf(bp)
+dashfmt.install(bp)
+
+
+@bp.before_request
+def _lang():
+    g.lang = pick_lang(request.args.get("lang"), request.accept_languages,
+                       current_app.config["SITES"][current_app.config["DEFAULT_SITE"]].lang)
+    g.t = translator(g.lang)
+
+
+@bp.after_request
+def _headers(response):
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cache-Control", "private, no-store")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+def _ctx(**extra):
+    return {"t": g.t, "lang": g.lang, "principal": g.principal,
+            "other_lang": "en" if g.lang == "fr" else "fr",
+            "all_sites": list(current_app.config["SITES"].values()), **extra}
+
+
+def _global_admin():
+    if not g.principal.can_admin():
+        abort(403)
+
+
+def _sites_from_form() -> list[str]:
+    return [s for s in request.form.getlist("site") if s]
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@require_login("admin")
+def users():
+    _global_admin()
+    r = redis_client()
+    message, error, status = None, None, 200
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "delete":
+                email = request.form.get("email", "")
+                if email == g.principal.name:
+                    raise ApiError("self_delete", "You cannot delete yourself.", 400)
+                auth.delete_user(r, email)
+            else:
+                auth.create_user(r, request.form.get("email", ""), request.form.get("password", ""),
+                                 request.form.get("role", "viewer"), _sites_from_form(),
+                                 known_sites=current_app.config["SITES"])
+            return redirect(url_for("admin.users", lang=g.lang, done=1), code=303)
+        except ApiError as exc:
+            error, status = exc.message, exc.status
+    if request.args.get("done"):
+        message = g.t("done")
+    return render_template("dashboard/admin_users.html",
+                           **_ctx(users=auth.list_users(r), message=message, error=error)), status
+
+
+@bp.route("/keys", methods=["GET", "POST"])
+@require_login("admin")
+def api_keys():
+    _global_admin()
+    r = redis_client()
+    new_key, error, status = None, None, 200
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "revoke":
+                auth.revoke_api_key(r, request.form.get("id", ""))
+                return redirect(url_for("admin.api_keys", lang=g.lang), code=303)
+            raw_days = (request.form.get("expires") or "").strip()
+            try:
+                days = float(raw_days) if raw_days else None
+            except ValueError as exc:
+                raise ApiError("bad_expiry", "The expiry must be a number of days.") from exc
+            new_key, _record = auth.create_api_key(
+                r, request.form.get("name", ""), request.form.get("role", "viewer"),
+                _sites_from_form(), days, known_sites=current_app.config["SITES"])
+        except ApiError as exc:
+            error, status = exc.message, exc.status
+    return render_template("dashboard/admin_keys.html",
+                           **_ctx(keys=auth.list_api_keys(r), new_key=new_key, error=error)), status
+
+
+@bp.get("/sites")
+@require_login("admin")
+def sites():
+    """The configured sites (read-only here: they live in the settings file)."""
+    visible = [s for s in current_app.config["SITES"].values() if g.principal.can_admin(s.id)]
+    if not visible:
+        abort(403)
+    return render_template("dashboard/admin_sites.html", **_ctx(sites=visible))
