@@ -30,7 +30,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\u2028|\u2029")
 # Characters a Markdown link text must escape (CommonMark allows a backslash before any ASCII
 # punctuation; these are the ones that can start or end markup inside a link text).
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>!&|#~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!&|#~])")
 
 
 def clean_text(value: str | None, *, field: str = "text", max_length: int = TEXT_MAX) -> str:
@@ -121,7 +121,10 @@ def service_url(base_url: str, path: str, params: list[tuple[str, str]]) -> str:
 
 
 def markdown_text(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """One line of link text: markup characters backslash-escaped, ``<`` and ``>`` as entities
+    (so that no raw tag ever appears in a snippet)."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return escaped.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def markdown_url(url: str) -> str:

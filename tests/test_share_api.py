@@ -1,0 +1,236 @@
+"""GET /api/v1/share: JSON shape, networks subset / order / language, copy snippets, the
+server-rendered bar, caching and privacy headers, and links answering while Redis is down."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+
+from share_service import networks
+
+ARTICLE = "https://www.lequotidien.example/politique/l-ete-des-reformes?page=2#commentaires"
+CLEAN = ARTICLE
+CANONICAL = "https://www.lequotidien.example/politique/l-ete-des-reformes?page=2"
+TITLE = "L’été des réformes : « tout reste à faire » [analyse] (2/3) *urgent* & <b>"
+DEFAULT_NETWORKS = ["facebook", "x", "linkedin", "whatsapp", "bluesky", "email"]
+
+
+def params(url: str) -> dict:
+    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+def get_share(client, **query):
+    return client.get("/api/v1/share", query_string=query)
+
+
+def test_json_shape_and_default_networks(client):
+    response = get_share(client, title=TITLE, url="https://www.lequotidien.example/politique/"
+                         "l-ete-des-reformes?utm_source=old&page=2&fbclid=1#commentaires")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"site", "url", "canonical_url", "lang", "networks", "copy", "qr",
+                         "counts_url"}
+    assert body["site"] == "default" and body["lang"] == "fr"
+    assert body["url"] == "https://www.lequotidien.example/politique/l-ete-des-reformes?page=2#commentaires"
+    assert body["canonical_url"] == CANONICAL
+    assert [n["id"] for n in body["networks"]] == DEFAULT_NETWORKS
+    for entry in body["networks"]:
+        assert set(entry) == {"id", "name", "label", "share_url", "tracked_url", "color", "popup",
+                              "icon"}
+        net = networks.get(entry["id"])
+        assert entry["share_url"].startswith(net.endpoint)
+        assert entry["color"] == net.color
+        assert entry["icon"].startswith("<svg") and 'aria-hidden="true"' in entry["icon"]
+    facebook = body["networks"][0]
+    assert facebook["label"] == "Partager sur Facebook"
+    assert facebook["popup"] == {"width": 600, "height": 500}
+    assert body["networks"][-1]["popup"] is None  # email: mailto, no popup
+
+
+def test_share_urls_carry_the_utm_tagged_article(client):
+    body = get_share(client, url=ARTICLE, title=TITLE).get_json()
+    by_id = {n["id"]: n for n in body["networks"]}
+    fb_url = params(by_id["facebook"]["share_url"])["u"]
+    assert fb_url == ("https://www.lequotidien.example/politique/l-ete-des-reformes?page=2"
+                      "&utm_source=facebook&utm_medium=social&utm_campaign=share#commentaires")
+    x = params(by_id["x"]["share_url"])
+    assert x["text"] == TITLE and "utm_source=x" in x["url"]
+    assert params(by_id["linkedin"]["share_url"]) == {
+        "url": CLEAN.replace("#", "&utm_source=linkedin&utm_medium=social&utm_campaign=share#")}
+
+
+def test_tracked_urls_point_at_this_service_with_the_clean_url(client):
+    body = get_share(client, url=ARTICLE, title=TITLE, text="Ligne 1\nLigne 2",
+                     image="https://cdn.lequotidien.example/i.jpg").get_json()
+    for entry in body["networks"]:
+        tracked = urlsplit(entry["tracked_url"])
+        assert (tracked.scheme, tracked.netloc, tracked.path) == ("http", "localhost",
+                                                                  f"/s/{entry['id']}")
+        assert params(entry["tracked_url"]) == {
+            "url": CLEAN, "title": TITLE, "text": "Ligne 1\nLigne 2",
+            "image": "https://cdn.lequotidien.example/i.jpg"}
+    assert params(body["qr"]["svg"]) == {"url": CLEAN, "format": "svg"}
+    assert params(body["qr"]["png"]) == {"url": CLEAN, "format": "png"}
+    assert urlsplit(body["qr"]["png"]).path == "/qr"
+    assert urlsplit(body["counts_url"]).path == "/api/v1/counts"
+    assert params(body["counts_url"]) == {"url": CLEAN}
+
+
+def test_public_url_setting_is_the_base_of_service_links(make_app, redis):
+    client = make_app({"PUBLIC_URL": "https://share.lequotidien.example/"}).test_client()
+    body = get_share(client, url=ARTICLE).get_json()
+    assert body["networks"][0]["tracked_url"].startswith("https://share.lequotidien.example/s/")
+    assert body["qr"]["svg"].startswith("https://share.lequotidien.example/qr?")
+
+
+def test_networks_subset_order_aliases_and_duplicates(client):
+    body = get_share(client, url=ARTICLE, networks="mastodon, twitter,reddit,x,hn,").get_json()
+    assert [n["id"] for n in body["networks"]] == ["mastodon", "x", "reddit", "hackernews"]
+    assert params(body["networks"][0]["share_url"])  # the official picker, text inside
+    assert body["networks"][0]["share_url"].startswith("https://share.joinmastodon.org/?text=")
+
+
+@pytest.mark.parametrize("lang, label, email_label", [
+    ("en", "Share on Facebook", "Send by email"),
+    ("de-DE", "Auf Facebook teilen", "Per E-Mail senden"),
+    ("es", "Compartir en Facebook", "Enviar por correo"),
+    ("xx", "Partager sur Facebook", "Envoyer par e-mail"),  # unknown: the site's language
+])
+def test_lang(client, lang, label, email_label):
+    response = get_share(client, url=ARTICLE, lang=lang, networks="facebook,email")
+    body = response.get_json()
+    assert [n["label"] for n in body["networks"]] == [label, email_label]
+    assert response.headers["Content-Language"] == body["lang"]
+
+
+def test_copy_snippets(client):
+    body = get_share(client, url=ARTICLE, title=TITLE).get_json()
+    copy_url = ("https://www.lequotidien.example/politique/l-ete-des-reformes?page=2"
+                "&utm_source=copy&utm_medium=social&utm_campaign=share#commentaires")
+    assert body["copy"]["url"] == copy_url
+    anchor = BeautifulSoup(body["copy"]["html"], "html.parser").a
+    assert anchor["href"] == copy_url and anchor.get_text() == TITLE
+    assert "<b>" not in body["copy"]["html"] and "&lt;b&gt;" in body["copy"]["html"]
+    assert body["copy"]["markdown"] == (
+        r"[L’été des réformes : « tout reste à faire » \[analyse\] \(2/3\) \*urgent\* \& &lt;b&gt;]"
+        f"({copy_url})")
+
+
+def test_markdown_link_target_parentheses_are_encoded(client):
+    body = get_share(client, url="https://www.lequotidien.example/wiki/Paris_(ville)",
+                     title="Paris").get_json()
+    assert body["copy"]["markdown"] == (
+        "[Paris](https://www.lequotidien.example/wiki/Paris_%28ville%29"
+        "?utm_source=copy&utm_medium=social&utm_campaign=share)")
+
+
+def test_copy_without_title_uses_the_url(client):
+    body = get_share(client, url="https://www.lequotidien.example/a").get_json()
+    url = body["copy"]["url"]
+    assert body["copy"]["html"] == f'<a href="{html.escape(url)}">{html.escape(url, quote=False)}</a>'
+
+
+def test_site_hashtags_via_and_utm_templates(make_app, redis):
+    app = make_app({"DEFAULT_SITE": "lq", "SITES": {"lq": {
+        "allowed_hosts": ["www.lequotidien.example"],
+        "networks": ["x", "facebook", "bluesky", "threads", "linkedin"],
+        "hashtags": ["#climat", "été"], "twitter_via": "@lequotidien",
+        "utm": {"campaign": "partage-{network}", "medium": "reseaux"},
+    }}})
+    body = get_share(app.test_client(), url=ARTICLE, text="À lire").get_json()
+    assert body["site"] == "lq"
+    by_id = {n["id"]: params(n["share_url"]) for n in body["networks"]}
+    assert by_id["x"]["hashtags"] == "climat,été" and by_id["x"]["via"] == "lequotidien"
+    assert "utm_campaign=partage-x" in by_id["x"]["url"] and "utm_medium=reseaux" in by_id["x"]["url"]
+    assert by_id["facebook"]["hashtag"] == "#climat"
+    assert by_id["bluesky"]["text"].endswith("#climat #été")
+    assert by_id["threads"]["tag"] == "climat"
+    assert set(by_id["linkedin"]) == {"url"}  # LinkedIn takes the URL only
+
+
+def test_html_fragment(client):
+    response = get_share(client, url=ARTICLE, title=TITLE + "<script>alert(1)</script>",
+                         format="html", networks="facebook,x,email")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    soup = BeautifulSoup(response.get_data(as_text=True), "lxml")
+    assert soup.find("script") is None
+    assert "<script>" not in response.get_data(as_text=True)
+    assert not soup.find_all(style=True)
+    for tag in soup.find_all(True):
+        if tag.name in ("html", "body", "svg", "path"):
+            continue
+        for cls in tag.get("class", []):
+            assert cls.startswith("ssw-"), (tag.name, cls)
+    nav = soup.find("nav")
+    assert nav["aria-label"] == "Partager cet article" and nav["lang"] == "fr"
+    links = nav.select("a.ssw-link")
+    assert [a["data-ssw-network"] for a in links] == ["facebook", "x", "email"]
+    names = [" ".join(a.get_text(" ", strip=True).split()) for a in links]
+    assert names == ["Partager sur Facebook (nouvelle fenêtre)",
+                     "Partager sur X (nouvelle fenêtre)", "Envoyer par e-mail"]
+    body = get_share(client, url=ARTICLE, title=TITLE + "<script>alert(1)</script>",
+                     networks="facebook,x,email").get_json()
+    for a, entry in zip(links, body["networks"], strict=True):
+        assert a["href"] == entry["tracked_url"]
+        assert a.find("svg")["aria-hidden"] == "true"
+    assert links[0]["target"] == "_blank" and links[0]["rel"] == ["noopener"]
+    assert links[2].get("target") is None  # mailto stays in place
+    copy_input = nav.select_one("input.ssw-copy-input")
+    assert copy_input.has_attr("readonly") and copy_input["value"] == body["copy"]["url"]
+    assert copy_input.find_parent("label").get_text(strip=True) == "Lien de cet article"
+    status = nav.select_one(".ssw-status")
+    assert status["role"] == "status" and status.get_text() == ""
+    qr = nav.select_one("a.ssw-qr")
+    assert qr["href"] == body["qr"]["svg"]
+    assert " ".join(qr.get_text(" ", strip=True).split()) == "Code QR (nouvelle fenêtre)"
+
+
+def test_title_and_text_are_never_reflected_unescaped(client):
+    evil = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+    for fmt in ("json", "html"):
+        response = get_share(client, url=ARTICLE, title=evil, text=evil, format=fmt)
+        assert response.status_code == 200
+        raw = response.get_data(as_text=True)
+        assert "<script" not in raw and "<img" not in raw
+        if fmt == "html":
+            soup = BeautifulSoup(raw, "lxml")
+            assert not soup.find_all(["script", "img"])
+            assert not [a for tag in soup.find_all(True) for a in tag.attrs if a.startswith("on")]
+    body = get_share(client, url=ARTICLE, title=evil).get_json()
+    assert params(body["networks"][1]["share_url"])["text"] == evil  # passed on intact, encoded
+    assert not BeautifulSoup(body["copy"]["html"], "html.parser").find_all(["script", "img"])
+
+
+def test_title_and_text_cleaning(client):
+    body = get_share(client, url=ARTICLE, title="  Titre\nsur\r\ndeux\tlignes\x00 ",
+                     text="Ligne 1\r\nLigne 2\x07\u2028Ligne 3 ", networks="x,email").get_json()
+    tracked = params(body["networks"][0]["tracked_url"])
+    assert tracked["title"] == "Titre sur deux lignes"
+    assert tracked["text"] == "Ligne 1\nLigne 2\nLigne 3"
+
+
+def test_cache_headers_and_no_cookie(client):
+    response = get_share(client, url=ARTICLE)
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert "Set-Cookie" not in response.headers
+    assert "Origin" in response.headers.get("Vary", "")
+
+
+@pytest.mark.parametrize("fmt", ["json", "html"])
+def test_links_answer_while_redis_is_down(make_app, tmp_path, fmt):
+    app = make_app({"REDIS_URL": f"unix://{tmp_path}/no-redis-here.sock",
+                    "REDIS_SOCKET_TIMEOUT": 0.2, "REDIS_CONNECT_TIMEOUT": 0.2})
+    client = app.test_client()
+    response = get_share(client, url=ARTICLE, title=TITLE, format=fmt)
+    assert response.status_code == 200
+    if fmt == "json":
+        assert len(response.get_json()["networks"]) == len(DEFAULT_NETWORKS)
+    else:
+        assert len(re.findall(r'class="ssw-link ', response.get_data(as_text=True))) == 6
+    qr = client.get("/qr", query_string={"url": ARTICLE, "format": "png"})
+    assert qr.status_code == 200 and qr.mimetype == "image/png"
