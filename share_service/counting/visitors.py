@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import UTC, date, datetime, timedelta
 
 from .. import keys
@@ -51,7 +52,9 @@ class SaltCache:
         key = keys.daily_salt(label)
         candidate = secrets.token_hex(32)
         pipe = client.pipeline(transaction=False)
-        pipe.set(key, candidate, nx=True, exat=salt_expiry(label))
+        # a day already past its expiry (a late flush, a back-dated event) gets a short-lived salt
+        expiry = max(salt_expiry(label), int(time.time()) + 600)
+        pipe.set(key, candidate, nx=True, exat=expiry)
         pipe.get(key)
         _created, value = pipe.execute()
         salt = bytes.fromhex(value)
