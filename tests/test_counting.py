@@ -3,6 +3,7 @@ exactness under concurrent requests, privacy of visitor hashes, Redis down, fork
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import threading
 import time
@@ -165,7 +166,7 @@ def test_exact_counts_under_concurrent_requests(app, redis, live_server):
                 errors.append(response.status_code)
             # every reader shares twice: the second is a duplicate
             session.post(f"{live_server.url}/api/v1/events",
-                         data='{"type": "share", "url": "%s", "network": "facebook"}' % A1,
+                         data=json.dumps({"type": "share", "url": A1, "network": "facebook"}),
                          headers={"User-Agent": f"{BROWSER} person-{n}-{i}",
                                   "Content-Type": "text/plain"})
 
