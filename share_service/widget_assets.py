@@ -50,7 +50,10 @@ class Asset:
 
 
 def _luminance(hex_colour: str) -> float:
-    rgb = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    digits = hex_colour.lstrip("#")
+    if len(digits) == 3:  # #fff
+        digits = "".join(c * 2 for c in digits)
+    rgb = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 

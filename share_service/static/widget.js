@@ -152,7 +152,7 @@
     function button(kind, label) {
       return h('button', { type: 'button', class: 's k-' + kind }, [icon(ICON[kind]), h('span', { class: 'l' }, [label])]);
     }
-    function say(text) { // « Copié ! » in the live region, long enough to read
+    function say(text) { // the "copied" message in the live region, long enough to read
       status.textContent = text;
       clearTimeout(timer);
       timer = setTimeout(function () { status.textContent = ''; }, 6000);

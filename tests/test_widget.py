@@ -1,0 +1,270 @@
+"""The widget's served files, /embed and /demo, without a browser (tests/test_widget_browser.py
+runs them in Chromium): headers, ETag/304, gzip, the 8 KB budget, single-source injection,
+CSP-friendliness, contrast of the generated colours, embed escaping and framing policy."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from share_service import i18n, keys, networks, widget_assets
+
+BUDGET = 8 * 1024
+
+
+def served_config(js: str) -> dict:
+    """The JSON the service injected into widget.js (``var C = {...};``)."""
+    match = re.search(r"var C = (\{.*?\});\n", js)
+    assert match, "no injected configuration in the served widget.js"
+    return json.loads(match.group(1))
+
+
+# --- serving ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "mimetype"),
+    [("/widget.js", "text/javascript"), ("/widget.css", "text/css")],
+)
+def test_assets_served_with_type_cache_and_strong_etag(client, path, mimetype):
+    resp = client.get(path)
+    assert resp.status_code == 200
+    assert resp.mimetype == mimetype and resp.mimetype_params["charset"] == "utf-8"
+    cache = resp.headers["Cache-Control"]
+    assert "public" in cache and "max-age=3600" in cache and "stale-while-revalidate" in cache
+    etag = resp.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Accept-Encoding" in resp.headers["Vary"]
+    assert "Set-Cookie" not in resp.headers
+
+    again = client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag
+    other = client.get(path, headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.data == resp.data
+
+
+@pytest.mark.parametrize("path", ["/widget.js", "/widget.css"])
+def test_gzip_representation_has_its_own_etag(client, path):
+    plain = client.get(path)
+    packed = client.get(path, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == plain.data
+    assert packed.headers["ETag"] != plain.headers["ETag"]
+    assert client.get(path, headers={"Accept-Encoding": "gzip",
+                                     "If-None-Match": packed.headers["ETag"]}).status_code == 304
+
+
+def test_budget_widget_js_plus_css_at_most_8kb_gzipped(client, app, capsys):
+    """The served bytes, gzipped as served, icons and messages included."""
+    sizes = {}
+    for path in ("/widget.js", "/widget.css"):
+        resp = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert resp.headers["Content-Encoding"] == "gzip"
+        sizes[path] = len(resp.data)
+    total = sum(sizes.values())
+    assert total == widget_assets.gzipped_size(app.config)
+    with capsys.disabled():
+        print(f"\nwidget budget: widget.js {sizes['/widget.js']} B + widget.css "
+              f"{sizes['/widget.css']} B = {total} B gzipped (budget {BUDGET} B)")
+    assert total <= BUDGET
+
+
+def test_each_extra_network_costs_only_its_icon(make_app, redis, capsys):
+    """Informative: the budget holds for the default networks; a site offering more pays for
+    each extra icon (reported, not asserted against the 8 KB)."""
+    base = widget_assets.gzipped_size(make_app().config)
+    app = make_app({"SITES": {"default": {
+        "allowed_hosts": ["www.lequotidien.example"],
+        "networks": ["facebook", "x", "linkedin", "whatsapp", "bluesky", "mastodon",
+                     "telegram", "email"],
+    }}})
+    bigger = widget_assets.gzipped_size(app.config)
+    with capsys.disabled():
+        print(f"\nwidget with 8 networks (+mastodon, telegram): {bigger} B gzipped")
+    extra_icons = len(networks.get("mastodon").icon) + len(networks.get("telegram").icon)
+    assert base < bigger < base + extra_icons
+
+
+# --- single sources ---------------------------------------------------------------------------------
+def test_registry_messages_and_site_rules_are_injected_not_duplicated(client, app):
+    js = client.get("/widget.js").get_data(as_text=True)
+    assert widget_assets.JS_MARKER not in js
+    config = served_config(js)
+    site = app.config["SITES"][app.config["DEFAULT_SITE"]]
+    assert config["sites"][0]["nets"] == list(site.networks)
+    assert config["sites"][0]["utm"] == {"source": "{network}", "medium": "social",
+                                         "campaign": "share"}
+    for net_id in site.networks:
+        net = networks.get(net_id)
+        assert config["nets"][net_id]["icon"] == net.icon
+        assert (config["nets"][net_id]["w"], config["nets"][net_id]["h"]) == net.popup
+    assert config["alias"]["twitter"] == "x"
+    assert config["msg"]["fr"]["share_on"] == i18n.MESSAGES["fr"]["share_on"]
+    assert config["msg"]["fr"]["copied"] == "Copié !"
+    assert set(config["langs"]) >= {"fr", "en", "de", "es", "it", "nl", "pt"}
+    assert set(config["sources"]) >= {"facebook", "copy", "qr", "native", "more_content"}
+    assert "fbclid" in config["tracking"]
+    # The readable source holds no copy of the tables.
+    source = (widget_assets.STATIC / "widget.js").read_text(encoding="utf-8")
+    assert networks.get("facebook").icon not in source
+    assert "Partager" not in source and "Copié" not in source
+    css = client.get("/widget.css").get_data(as_text=True)
+    assert ".n-facebook{--b:#0866ff;" in css and widget_assets.CSS_MARKER not in css
+
+
+def test_other_languages_come_from_the_same_table(client):
+    resp = client.get("/widget/messages.json?lang=de")
+    assert resp.status_code == 200
+    assert resp.json["share_on"] == i18n.MESSAGES["de"]["share_on"]
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    bad = client.get("/widget/messages.json?lang=xx")
+    assert bad.status_code == 404 and bad.json["error"]["code"] == "unknown_lang"
+
+
+def test_a_new_site_rule_changes_the_etag(make_app, redis):
+    one = make_app().test_client().get("/widget.js")
+    two = make_app({"SITES": {"default": {"allowed_hosts": ["a.example"],
+                                          "utm": {"medium": "partage"}}}}).test_client()
+    resp = two.get("/widget.js", headers={"If-None-Match": one.headers["ETag"]})
+    assert resp.status_code == 200 and resp.headers["ETag"] != one.headers["ETag"]
+    assert served_config(resp.get_data(as_text=True))["sites"][0]["utm"]["medium"] == "partage"
+
+
+# --- CSP-friendliness -----------------------------------------------------------------------------
+def test_served_script_needs_no_unsafe_csp(client):
+    js = client.get("/widget.js").get_data(as_text=True)
+    for forbidden in ("eval(", "new Function", "Function(", "innerHTML", "outerHTML",
+                      "insertAdjacentHTML", "document.write", ".style.", "'style'", '"style"',
+                      "cssText", "setTimeout('", 'setTimeout("', "localStorage", "sessionStorage",
+                      "document.cookie", "javascript:"):
+        assert forbidden not in js, forbidden
+    # Its only hosts: the service itself (BASE) and none hard-coded.
+    hosts = set(re.findall(r"https?://([a-z0-9.-]+)", js.split("var C = ")[0]))
+    assert hosts <= {"www.w3.org"}, hosts  # the SVG namespace name, never fetched
+    css = client.get("/widget.css").get_data(as_text=True)
+    assert "@import" not in css and "url(" not in css and "expression(" not in css
+
+
+def test_stripping_keeps_code_and_markers():
+    source = "/* head */\nvar a = 1; // note\n  // whole line\nvar u = 'http://x/y';\nvar C = /*@CONFIG@*/null;\n"
+    assert widget_assets.strip_comments(source) == (
+        "var a = 1;\nvar u = 'http://x/y';\nvar C = /*@CONFIG@*/null;\n")
+
+
+# --- colours ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("net", networks.all_networks(), ids=lambda n: n.id)
+def test_generated_colours_meet_wcag(net):
+    light = widget_assets.readable_on(net.color, widget_assets.LIGHT_BG)
+    dark = widget_assets.readable_on(net.color, widget_assets.DARK_BG)
+    assert widget_assets.contrast(light, widget_assets.LIGHT_BG) >= 3  # icons: non-text 3:1
+    assert widget_assets.contrast(dark, widget_assets.DARK_BG) >= 3
+    text = widget_assets.text_on(net.color)
+    assert widget_assets.contrast(text, net.color) >= 4.5  # brand theme: labels on the colour
+
+
+def test_theme_text_colours_meet_wcag():
+    css = (widget_assets.STATIC / "widget.css").read_text(encoding="utf-8")
+    light = re.search(r"\.w\{.*?--fg:var\(--ssw-fg,(#\w+)\);--bg:var\(--ssw-bg,(#\w+)\)", css, re.S)
+    dark = re.search(r"\.t-dark\{--fg:var\(--ssw-fg,(#\w+)\);--bg:var\(--ssw-bg,(#\w+)\)", css)
+    assert dark.group(2) == widget_assets.DARK_BG
+    for fg, bg in (light.groups(), dark.groups()):
+        assert widget_assets.contrast(fg, bg) >= 7  # labels, status, « Plus de contenu »
+        assert widget_assets.contrast(bg, fg) >= 4.5  # the dialog's close button (inverted)
+
+
+# --- /embed --------------------------------------------------------------------------------------------
+ARTICLE = "https://www.lequotidien.example/2026/11/riviere.html?id=7&utm_source=x"
+
+
+def test_embed_page_renders_the_bar_without_javascript(client):
+    resp = client.get("/embed", query_string={"url": ARTICLE, "title": "La rivière",
+                                               "networks": "facebook,x", "lang": "fr"})
+    assert resp.status_code == 200 and resp.mimetype == "text/html"
+    html = resp.get_data(as_text=True)
+    assert "<script" not in html and " style=" not in html
+    hrefs = re.findall(r'href="([^"]+/s/[^"]+)"', html)
+    assert [urlsplit(h).path for h in hrefs] == ["/s/facebook", "/s/x"]
+    query = parse_qs(urlsplit(hrefs[0].replace("&amp;", "&")).query)
+    assert query["url"] == ["https://www.lequotidien.example/2026/11/riviere.html?id=7"]
+    assert query["title"] == ["La rivière"]
+    assert "Partager sur Facebook" in html and 'lang="fr"' in html
+    assert "utm_source=copy" in html  # the link to copy, tagged
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src" not in csp and "default-src 'none'" in csp
+    ancestors = csp.split("frame-ancestors")[1]
+    assert "'self'" in ancestors and "https://www.lequotidien.example" in ancestors
+    assert "X-Frame-Options" not in resp.headers  # it cannot name several origins
+    assert "Set-Cookie" not in resp.headers
+
+
+def test_embed_escapes_hostile_title_and_theme(client):
+    hostile = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+    resp = client.get("/embed", query_string={"url": ARTICLE, "title": hostile, "theme": "dark"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "<script>" not in html and "<img src=x" not in html
+    assert "ssw-embed--dark" in html
+    bad = client.get("/embed", query_string={"url": ARTICLE, "theme": '"><b>'})
+    assert bad.status_code == 400 and bad.json["error"]["code"] == "invalid_theme"
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [(None, "missing_url"), ("javascript:alert(1)", "invalid_url"),
+     ("https://evil.example/a", "host_not_allowed")],
+)
+def test_embed_refuses_bad_urls_with_json_errors(client, url, code):
+    resp = client.get("/embed", query_string={"url": url} if url else {})
+    assert resp.status_code == 400 and resp.json["error"]["code"] == code
+
+
+# --- /demo -------------------------------------------------------------------------------------------
+def test_demo_is_a_french_article_with_the_widget_and_seeds_the_catalogue(client, app, redis):
+    resp = client.get("/demo", base_url="http://127.0.0.1:5000")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert '<html lang="fr">' in html
+    assert '<link rel="canonical" href="http://127.0.0.1:5000/demo">' in html
+    assert 'property="og:title"' in html and "la rivière revient" in html
+    assert "<script src=\"http://127.0.0.1:5000/widget.js\" async></script>" in html
+    assert 'data-share-widget data-more="4"' in html
+    assert html.count("<p>") >= 5
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "Set-Cookie" not in resp.headers
+    from share_service.catalogue import store
+
+    site = app.config["SITES"]["default"]
+    assert store.count(redis, site.id) == 7
+    lead = keys.article_id("http://127.0.0.1:5000/demo")
+    assert store.get_articles(redis, site.id, [lead])[lead]["section"] == "Environnement"
+    # seeded once: a second view writes nothing new
+    client.get("/demo", base_url="http://127.0.0.1:5000")
+    assert store.count(redis, site.id) == 7
+    other = client.get("/demo/club-canoe-jeunes", base_url="http://127.0.0.1:5000")
+    assert other.status_code == 200 and "canoë" in other.get_data(as_text=True)
+    assert client.get("/demo/nope").status_code == 404
+
+
+def test_demo_on_a_foreign_host_says_what_to_configure(client, redis):
+    html = client.get("/demo", base_url="http://share.example.org").get_data(as_text=True)
+    assert "ALLOWED_HOSTS" in html
+
+
+def test_demo_and_widget_answer_while_redis_is_down(make_app):
+    app = make_app({"REDIS_URL": "redis://127.0.0.1:9/0", "REDIS_CONNECT_TIMEOUT": 0.2})
+    client = app.test_client()
+    assert client.get("/demo", base_url="http://127.0.0.1:5000").status_code == 200
+    assert client.get("/widget.js").status_code == 200
+    assert client.get("/embed", query_string={"url": ARTICLE}).status_code == 200
+
+
+def test_openapi_describes_the_widget_routes(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for path in ("/widget.js", "/widget.css", "/widget/messages.json", "/embed", "/demo",
+                 "/demo/{slug}"):
+        assert path in paths, path
