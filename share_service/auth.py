@@ -209,8 +209,8 @@ def record_login_failure(r, email: str, address: str, secret: str) -> None:
     pipe = r.pipeline()
     for kind, value in (("acct", email.lower()), ("addr", address)):
         key = keys.login_attempts(kind, _digest(value, secret))
-        pipe.incr(key)
-        pipe.expire(key, LOGIN_WINDOW_SECONDS, nx=True)
+        pipe.set(key, 0, ex=LOGIN_WINDOW_SECONDS, nx=True)  # the window starts at the 1st failure
+        pipe.incr(key)  # INCR keeps the TTL
     pipe.execute()
 
 

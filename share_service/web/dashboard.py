@@ -98,7 +98,7 @@ def login():
                     session["csrf"] = auth.new_session_id()
                     return redirect(nxt, code=303)
         except Exception:  # noqa: BLE001 - Redis down
-            current_app.logger.warning("login failed: Redis unavailable")
+            current_app.logger.warning("login failed: Redis unavailable", exc_info=True)
             error, status = g.t("store_down"), 503
     return render_template("dashboard/login.html", **_ctx(error=error, next=nxt)), status
 
@@ -142,7 +142,6 @@ def _render_error(exc: ApiError, site=None):
 
 
 @bp.get("/dashboard")
-@bp.get("/dashboard/")
 @require_login()
 def overview():
     site = authorize_site(request.args.get("site") or None, api=False)
