@@ -78,7 +78,8 @@ def parse_networks(raw: str | None, site) -> list[networks.Network]:
             continue
         net = networks.get(name)
         if net is None:
-            raise ApiError("unknown_network", f"Unknown network {name[:40]!r}.",
+            shown = f" {name!r}" if re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", name) else ""
+            raise ApiError("unknown_network", f"Unknown network{shown}.",  # never reflect markup
                            known=[n.id for n in networks.all_networks()])
         if net not in chosen:
             chosen.append(net)
