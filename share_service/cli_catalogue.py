@@ -18,6 +18,7 @@ import time
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from .catalogue import ingest as ingesting
 from .catalogue import store
@@ -51,6 +52,7 @@ def _echo(report: ingesting.Report) -> None:
               help="With --refresh: repeat every SECONDS (runs until stopped).")
 @click.option("--list", "list_sources", is_flag=True, help="Show the remembered sources.")
 @click.option("--no-pages", is_flag=True, help="Do not fetch article pages for plain sitemaps.")
+@with_appcontext
 def ingest_command(url, site_id, refresh, every, list_sources, no_pages):
     """Ingest a feed, a sitemap or an article page into the catalogue (see --help)."""
     settings = current_app.config

@@ -35,6 +35,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ReadTimeoutError
 
 # Always refused, even with FETCH_ALLOW_PRIVATE: cloud instance-metadata endpoints.
 METADATA_ADDRESSES = frozenset(
@@ -208,6 +209,10 @@ class Fetcher:
         self.close()
 
     # -- checks --------------------------------------------------------------------------------
+    def refusal(self, host: str, address: str) -> str | None:
+        """Why ``address`` (one answer for ``host``) must not be connected to, or None."""
+        return address_refusal(address, self.allow_private)
+
     def vet(self, url: str) -> str:
         """Check ``url`` (scheme, host allowed for the site, every resolved address) and pin
         the host to a vetted address. Returns the host name."""
@@ -231,7 +236,7 @@ class Fetcher:
         if not addresses:
             raise FetchError("dns_error", f"{host} has no address", url)
         for address in addresses:   # every answer must be acceptable, not just the first
-            reason = address_refusal(address, self.allow_private)
+            reason = self.refusal(host, address)
             if reason:
                 raise FetchError(reason, f"{host} resolves to a refused address ({address})", url)
         self._pins[host] = addresses[0]
@@ -299,5 +304,9 @@ class Fetcher:
                     raise FetchError("timeout", "body took too long", url)
                 chunks.append(chunk)
         except requests.RequestException as exc:
+            # a read timeout while streaming arrives as ConnectionError(ReadTimeoutError)
+            if isinstance(exc, requests.Timeout) or any(
+                    isinstance(arg, ReadTimeoutError) for arg in exc.args):
+                raise FetchError("timeout", f"timed out reading {url}", url) from exc
             raise FetchError("network", f"{type(exc).__name__} reading {url}", url) from exc
         return b"".join(chunks)

@@ -91,8 +91,9 @@ def _ingest(client, settings, site, url, fetcher, register, fetch_pages, run, pa
     try:
         result = fetcher.get(url, state.get("etag", ""), state.get("last_modified", ""))
     except FetchError as exc:
+        _reject(report, exc.reason, exc.message)
         _remember(client, site, url, state, report, parent, register)
-        return _reject(report, exc.reason, exc.message)
+        return report
     if result.not_modified:
         report.status = "not_modified"
         report.kind = state.get("kind", "")
@@ -124,11 +125,13 @@ def _ingest(client, settings, site, url, fetcher, register, fetch_pages, run, pa
             report.kind = "page"
             raw_items = [parsers.parse_page(body, result.url)]
     except parsers.ParseFailure as exc:
+        _reject(report, exc.reason, exc.message)
         _remember(client, site, url, state, report, parent, register)
-        return _reject(report, exc.reason, exc.message)
+        return report
     except FetchError as exc:  # gzip bomb or invalid gzip
+        _reject(report, exc.reason, exc.message)
         _remember(client, site, url, state, report, parent, register)
-        return _reject(report, exc.reason, exc.message)
+        return report
 
     report.found = len(raw_items)
     if len(raw_items) > run.max_items:
@@ -137,13 +140,15 @@ def _ingest(client, settings, site, url, fetcher, register, fetch_pages, run, pa
         raw_items = raw_items[:run.max_items]
     records = _validate(raw_items, site, settings, report)
     if report.kind == "page" and not records:
+        _reject(report, "not_an_article", "the page has no usable URL and title")
         _remember(client, site, url, state, report, parent, register)
-        return _reject(report, "not_an_article", "the page has no usable URL and title")
+        return report
     try:
         changed = store.save_articles(client, site.id, records)
     except Exception as exc:  # noqa: BLE001 - Redis failing: report, don't crash the run
+        _reject(report, "store_unavailable", f"{type(exc).__name__}: {exc}")
         _remember(client, site, url, {}, report, parent, register=False)
-        return _reject(report, "store_unavailable", f"{type(exc).__name__}: {exc}")
+        return report
     report.valid = len(records)
     report.changed = len(changed)
     state = {"etag": result.etag, "last_modified": result.last_modified}

@@ -176,7 +176,8 @@ def parse_feed(body: bytes) -> list[dict]:
             "lang": feed_lang,
             "author": text(author),
             "published": parse_date(entry.get("published_parsed") or entry.get("published")),
-            "modified": parse_date(entry.get("updated_parsed") or entry.get("updated")),
+            # dict.get: feedparser would otherwise map a missing "updated" to "published"
+            "modified": parse_date(dict.get(entry, "updated_parsed") or dict.get(entry, "updated")),
             "source": "feed",
         })
     return items
