@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from stats_helpers import csrf_of, login
 
 from share_service import auth, keys
 
@@ -25,20 +26,9 @@ def two_sites(make_app, redis):
     return make_app({"SITES": SITES, "DEFAULT_SITE": "quotidien"})
 
 
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 def session_cookie(client, app):
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     return cookie.value if cookie else None
-
-
-def login(client, email, password, **extra):
-    page = client.get("/login")
-    data = {"email": email, "password": password, "csrf_token": csrf_of(page.get_data(as_text=True))}
-    data.update(extra)
-    return client.post("/login", data=data)
 
 
 # --- anonymous ----------------------------------------------------------------------------------

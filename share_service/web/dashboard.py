@@ -34,7 +34,6 @@ install_csrf(bp)
 dashfmt.install(bp)
 
 PERIODS = ("today", "7d", "30d", "90d", "custom")
-LIVE_REFRESH_SECONDS = 30
 TOP_LIMIT = 10
 
 
@@ -190,7 +189,7 @@ def overview():
                top=top, live=live, series_svg=series_svg, networks_svg=networks_svg,
                clickbacks_svg=clickbacks_svg, site_networks=site_networks,
                net_label=_net_label, exports=exports, live_url=live_url,
-               live_refresh=LIVE_REFRESH_SECONDS, periods=PERIODS, now=int(time.time())),
+               live_refresh=current_app.config["DASHBOARD_REFRESH_SECONDS"], periods=PERIODS, now=int(time.time())),
     )
 
 

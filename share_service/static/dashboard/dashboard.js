@@ -12,7 +12,7 @@
     var box = document.getElementById("live");
     if (!box) return;
     var url = box.getAttribute("data-live-url");
-    var every = Math.max(5, parseInt(box.getAttribute("data-refresh"), 10) || 30) * 1000;
+    var every = Math.max(1, parseInt(box.getAttribute("data-refresh"), 10) || 30) * 1000;
     var stamp = document.getElementById("live-updated");
     var lang = document.documentElement.lang;
 
