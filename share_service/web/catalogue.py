@@ -60,16 +60,18 @@ def recommendations():
     return response
 
 
-def _admin_site():
+def _admin_site(article_url=None):
+    """The site named by ``?site=``, else the one owning the article's host; 403 unless the
+    principal administers it."""
     site_id = request.args.get("site") or None
-    site = guards.authorize_site(site_id, admin=True)
-    return site
+    if site_id is None and isinstance(article_url, str):
+        site_id = sharing.site_for_url(current_app.config, None, article_url).id
+    return guards.authorize_site(site_id, admin=True)
 
 
 @bp.put("/api/v1/articles")
 @guards.require_api_key("admin")
 def put_articles():
-    site = _admin_site()
     body = request.get_json(silent=True, force=True)
     if body is None:
         raise ApiError("invalid_json", "The body must be a JSON object.")
@@ -81,6 +83,8 @@ def put_articles():
         articles = [body]
     if len(articles) > store.MAX_PUSH_BATCH:
         raise ApiError("too_many_articles", f"At most {store.MAX_PUSH_BATCH} articles per request.")
+    first = articles[0] if isinstance(articles[0], dict) else {}
+    site = _admin_site(first.get("canonical_url") or first.get("url"))
     records = []
     for position, raw in enumerate(articles):
         try:
@@ -106,7 +110,7 @@ def put_articles():
 @bp.delete("/api/v1/articles")
 @guards.require_api_key("admin")
 def delete_article():
-    site = _admin_site()
+    site = _admin_site(request.args.get("url"))
     _clean, canonical = urls.article_from_request(request.args.get("url"), site,
                                                   current_app.config["MAX_URL_LENGTH"])
     try:
