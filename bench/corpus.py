@@ -73,12 +73,18 @@ def synthetic_topics(count: int, rng: random.Random, words: int = 60) -> dict:
 
 def make_corpus(n: int, seed: int = 7, topics: dict | None = None, host: str =
                 "www.lequotidien.example", now: float = 1_790_000_000.0, general_extra: int = 0,
-                max_age_days: int = 300) -> list[dict]:
-    """``n`` raw article dicts (push-API shape) with a "topic" key added."""
+                max_age_days: int = 300, own_title: float = 0.5, own_description: float = 0.35,
+                noise: float = 0.05, foreign_tag: float = 0.0) -> list[dict]:
+    """``n`` raw article dicts (push-API shape) with a "topic" key added. ``own_*``: share of
+    words drawn from the article's topic; ``noise``: share borrowed from a random other topic;
+    ``foreign_tag``: chance that one tag comes from another topic."""
     rng = random.Random(seed)
     topics = topics or TOPICS
     general = list(GENERAL) + [_word(rng) for _ in range(general_extra)]
-    zipf = [1.0 / (rank + 1) for rank in range(len(general))]
+    cumulative, total = [], 0.0
+    for rank in range(len(general)):  # Zipf: the word of rank r has weight 1 / (r + 1)
+        total += 1.0 / (rank + 1)
+        cumulative.append(total)
     names = sorted(topics)
     out = []
     for i in range(n):
@@ -95,21 +101,24 @@ def make_corpus(n: int, seed: int = 7, topics: dict | None = None, host: str =
                 r = rng.random()
                 if r < own:
                     chosen.append(rng.choice(words))
-                elif r < own + 0.05:
+                elif r < own + noise:
                     other = topics[rng.choice(names)][1].split()
                     chosen.append(rng.choice(other))
                 else:
-                    chosen.append(rng.choices(general, weights=zipf)[0])
+                    chosen.append(rng.choices(general, cum_weights=cumulative)[0])
             return chosen
 
-        title = " ".join(pick(rng.randint(6, 10), 0.5)).capitalize()
-        description = " ".join(pick(rng.randint(18, 30), 0.35)).capitalize() + "."
+        title = " ".join(pick(rng.randint(6, 10), own_title)).capitalize()
+        description = " ".join(pick(rng.randint(18, 30), own_description)).capitalize() + "."
+        chosen_tags = rng.sample(tags, k=rng.randint(1, 3))
+        if rng.random() < foreign_tag:
+            chosen_tags[-1] = rng.choice(topics[rng.choice(names)][2])
         out.append({
             "url": f"https://{host}/{topic}/{i:06d}-article.html",
             "title": title,
             "description": description,
             "section": section,
-            "tags": rng.sample(tags, k=rng.randint(1, 3)),
+            "tags": chosen_tags,
             "published": int(now - rng.random() * max_age_days * 86400),
             "image": f"https://{host}/img/{i}.jpg",
             "image_width": 1200, "image_height": 675,
