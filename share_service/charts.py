@@ -86,8 +86,9 @@ def line_chart(labels: list[str], series: list[tuple[str, list[float]]], title: 
 
 
 def bar_chart(items: list[tuple[str, float]], title: str, desc: str = "", width: int = 420,
-              chart_id: str = "bars") -> str:
-    """Horizontal bars, one per (label, value), largest first as given."""
+              chart_id: str = "bars", offset: int = 0) -> str:
+    """Horizontal bars, one per (label, value), largest first as given. ``offset`` shifts the
+    colours (1: the networks keep the colours they have in the line chart after "total")."""
     row, left, right = 26, 110, 60
     height = max(row * len(items) + 10, 40)
     peak = max((v for _, v in items), default=0) or 1
@@ -101,7 +102,7 @@ def bar_chart(items: list[tuple[str, float]], title: str, desc: str = "", width:
     for i, (label, v) in enumerate(items):
         yy = 5 + i * row
         w = (width - left - right) * v / peak
-        out.append(f'<g class="series-{i % PALETTE}" data-label="{escape(label)}">'
+        out.append(f'<g class="series-{(i + offset) % PALETTE}" data-label="{escape(label)}">'
                    f'<text class="axis" x="{left - 8}" y="{yy + 15}" text-anchor="end">{escape(label)}</text>'
                    f'<rect x="{left}" y="{yy + 3}" width="{max(w, 1):.1f}" height="{row - 8}" rx="2"/>'
                    f'<text class="axis" x="{left + w + 6:.1f}" y="{yy + 15}">{_fmt(v)}</text></g>')

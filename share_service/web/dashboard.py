@@ -170,7 +170,8 @@ def overview():
         labels, lines, g.t("series_title_hour" if hourly else "series_title"),
         f"{rng.start.isoformat()} – {rng.end.isoformat()}", chart_id="chart-series")
     net_items = [(_net_label(n), v) for n, v in cur["networks"].items()]
-    networks_svg = charts.bar_chart(net_items, g.t("networks_title"), chart_id="chart-networks")
+    networks_svg = charts.bar_chart(net_items, g.t("networks_title"), chart_id="chart-networks",
+                                    offset=0 if network else 1)
     cb_items = [(_net_label(s), v) for s, v in cur["clickbacks_by_source"].items()]
     clickbacks_svg = charts.bar_chart(cb_items, g.t("clickbacks_title"), chart_id="chart-clickbacks")
 
@@ -216,7 +217,8 @@ def article():
     series_svg = charts.line_chart(labels, lines, g.t("series_title"),
                                    data["title"] or data["url"], chart_id="chart-article")
     net_items = [(_net_label(n), v) for n, v in data["figures"]["networks"].items()]
-    networks_svg = charts.bar_chart(net_items, g.t("networks_title"), chart_id="chart-art-networks")
+    networks_svg = charts.bar_chart(net_items, g.t("networks_title"), chart_id="chart-art-networks",
+                                    offset=1)
     export = "/api/v1/stats/article?" + urlencode(
         {"site": site.id, "from": filters["from"], "to": filters["to"], "url": data["url"],
          "format": "csv"})
