@@ -1,0 +1,497 @@
+"""The widget in a real headless Chromium, end to end against the real service (live_server,
+real Redis): a publisher's article page is served by a second tiny server on another port
+(another origin), loads <service>/widget.js and is clicked, typed and audited like a reader would.
+
+Every request to any other host is answered by a local stub and recorded, so a test can prove
+nothing third-party loads; the tracked redirect (/s/<network>) is the real one, and the network
+page its 302 points to is recorded (``page.shared``) and stubbed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from share_service import keys, urls
+
+pytestmark = pytest.mark.browser
+
+CANONICAL = "https://www.lequotidien.example/2026/11/26/la-brenne-a-l-air-libre.html"
+OG_TITLE = "La Brenne « à l’air libre » : 800 mètres rendus à la ville"
+UTM = "utm_medium=social&utm_campaign=share"
+DEEP_ACTIVE = """() => { let a = document.activeElement;
+  while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+  return a ? (a.getAttribute('aria-label') || a.textContent.trim()) : null; }"""
+
+
+class HostSite:
+    """A publisher's site on its own origin: path -> (html, extra headers)."""
+
+    def __init__(self):
+        self.pages: dict[str, tuple[str, dict]] = {}
+        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @Request.application
+    def wsgi(self, request):
+        html, headers = self.pages.get(request.path, ("not found", {}))
+        mimetype = "text/css" if request.path.endswith(".css") else "text/html"
+        return Response(html, mimetype=mimetype, headers=headers)
+
+    def add(self, path: str, body: str, service: str, *, head: str = "", headers=None) -> str:
+        self.pages[path] = (f"""<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Document title | Le Quotidien</title>
+<link rel="canonical" href="{CANONICAL}">
+<meta property="og:title" content="{OG_TITLE}">
+{head}<script src="{service}/widget.js" async></script>
+</head><body><main><h1>Un article</h1><p>Texte de l'article.</p>
+{body}</main></body></html>""", headers or {})
+        return self.url + path
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def host_site():
+    site = HostSite()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def app(make_app, redis, host_site):
+    """The service, configured like a publisher's: its article host, and the origin of its
+    pages (the host site, on another port) allowed to read the widget API (CORS)."""
+    from conftest import TEST_HOSTS
+
+    return make_app({"SITES": {"default": {"allowed_hosts": TEST_HOSTS,
+                                           "cors_origins": [host_site.url]}}})
+
+
+@pytest.fixture
+def reader(browser):
+    """A reader's page: French, clipboard allowed, a regular (non-headless) Chrome user agent
+    (the service does not count bots, and HeadlessChrome is one). Requests to any host but
+    127.0.0.1 are answered by a stub and listed in ``page.third_party``."""
+    agent = (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+             f"Chrome/{browser.version} Safari/537.36")
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900},
+                                  user_agent=agent)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    third_party: list[str] = []
+    shared: list[str] = []  # where the tracked redirects sent the reader
+
+    def route(r):
+        parts = urlsplit(r.request.url)
+        if parts.hostname == "127.0.0.1" and parts.path.startswith("/s/"):
+            # The real tracked redirect, fetched as is: its 302 Location (the network's share
+            # page) is recorded and a stub stands for that page (Playwright does not route the
+            # targets of redirects, and the tests must not reach the real networks).
+            answer = r.fetch(max_redirects=0)
+            assert answer.status == 302, answer.status
+            shared.append(answer.headers["location"])
+            r.fulfill(status=200, content_type="text/html", body="<!doctype html><title>stub</title>")
+        elif parts.hostname == "127.0.0.1":
+            r.continue_()
+        else:
+            third_party.append(r.request.url)
+            r.fulfill(status=200, content_type="text/html", body="<!doctype html><title>stub</title>")
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.third_party = third_party
+    page.shared = shared
+    page.errors = []
+    page.console_errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("console", lambda m: m.type in ("error", "warning") and page.console_errors.append(m.text))
+    yield page
+    context.close()
+
+
+def bar(page, index: int = 0):
+    """The index-th widget's shadow content, once rendered and styled."""
+    host = page.locator("[data-share-widget], share-buttons").nth(index)
+    host.locator(".w:not([hidden])").wait_for()
+    return host
+
+
+def counts(live_server, url=CANONICAL) -> dict:
+    live_server.app.extensions["recorder"].flush()
+    with live_server.app.test_client() as client:
+        return client.get("/api/v1/counts", query_string={"url": url}).json
+
+
+def totals(live_server, redis, url=CANONICAL) -> dict:
+    """Every counter field of the article (visit:*, rec_impression, ...)."""
+    live_server.app.extensions["recorder"].flush()
+    raw = redis.hgetall(keys.article_totals("default", keys.article_id(urls.canonical(url))))
+    return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+
+
+def settle(read, expected, timeout=5.0):
+    """Poll ``read()`` until it equals ``expected``; then wait a little more and check it did not
+    go past it (a share counted twice would)."""
+    deadline = time.monotonic() + timeout
+    value = read()
+    while value != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        value = read()
+    assert value == expected
+    time.sleep(0.5)
+    assert read() == expected
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+def test_bar_renders_real_tracked_links_with_accessible_names(live_server, host_site, reader):
+    page_url = host_site.add("/a.html", '<div data-share-widget data-networks="facebook,twitter,email"></div>',
+                             live_server.url)
+    reader.goto(page_url)
+    host = bar(reader)
+    links = host.locator("a.s")
+    assert links.count() == 3
+    names = [links.nth(i).get_attribute("aria-label") for i in range(3)]
+    assert names == ["Partager sur Facebook (nouvelle fenêtre)",
+                     "Partager sur X (nouvelle fenêtre)", "Envoyer par e-mail"]
+    for i, network in enumerate(["facebook", "x", "email"]):
+        href = urlsplit(links.nth(i).get_attribute("href"))
+        assert f"{href.scheme}://{href.netloc}" == live_server.url
+        assert href.path == f"/s/{network}"
+        query = parse_qs(href.query)
+        assert query["url"] == [CANONICAL]
+        assert query["title"] == [OG_TITLE]
+        assert query["lang"] == ["fr"]
+    assert links.nth(0).get_attribute("target") == "_blank"
+    assert links.nth(2).get_attribute("target") is None  # mailto opens in place
+    # accessible by role through the open shadow root
+    assert reader.get_by_role("link", name="Partager sur Facebook (nouvelle fenêtre)").is_visible()
+    assert reader.get_by_role("button", name="Copier le lien").is_visible()
+    # the status region exists, empty, before anything happens
+    status = host.locator("[role=status]")
+    assert status.count() == 1 and status.text_content() == ""
+    # nothing from any third party was requested
+    assert reader.third_party == [] and reader.errors == []
+
+
+def test_every_control_is_at_least_44px_and_host_css_cannot_break_it(live_server, host_site, reader):
+    host_site.pages["/hostile.css"] = (
+        "* { color: #f00 !important; font-size: 6px !important; line-height: 0 !important; }"
+        "div, a, button { display: inline !important; padding: 0 !important; }"
+        "[data-share-widget] { text-align: right; letter-spacing: 9px; }", {})
+    page_url = host_site.add("/h.html", "<div data-share-widget></div>", live_server.url,
+                             head='<link rel="stylesheet" href="/hostile.css">')
+    reader.goto(page_url)
+    host = bar(reader)
+    controls = host.locator(".s")
+    assert controls.count() == 8  # the site's 6 networks, copy, QR
+    for i in range(controls.count()):
+        box = controls.nth(i).bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44
+        colour = controls.nth(i).evaluate("e => getComputedStyle(e).color")
+        assert colour != "rgb(255, 0, 0)"
+    # and nothing of the widget leaks out: the page's own heading keeps the page's rules
+    assert reader.locator("h1").evaluate("e => getComputedStyle(e).color") == "rgb(255, 0, 0)"
+
+
+def test_language_from_the_attribute_or_the_page(live_server, host_site, reader):
+    page_url = host_site.add("/l.html", '<div data-share-widget data-networks="facebook"></div>'
+                             '<div data-share-widget data-lang="de" data-networks="facebook"></div>'
+                             '<div lang="en"><share-buttons networks="facebook"></share-buttons></div>',
+                             live_server.url)
+    reader.goto(page_url)
+    expected = ["Partager sur Facebook", "Auf Facebook teilen", "Share on Facebook"]
+    for i, text in enumerate(expected):
+        link = bar(reader, i).locator("a.s")
+        assert link.get_attribute("aria-label").startswith(text)
+    assert reader.errors == []
+
+
+# --- copy ---------------------------------------------------------------------------------------------
+def test_copy_puts_the_tagged_link_on_the_clipboard_and_says_copie(live_server, host_site, reader):
+    page_url = host_site.add("/c.html", "<div data-share-widget></div>", live_server.url)
+    reader.goto(page_url)
+    host = bar(reader)
+    status = host.locator("[role=status]")
+    assert status.text_content() == ""
+    reader.get_by_role("button", name="Copier le lien").click()
+    status.filter(has_text="Copié !").wait_for()
+    assert reader.evaluate("navigator.clipboard.readText()") == (
+        f"{CANONICAL}?utm_source=copy&{UTM}")
+    settle(lambda: counts(live_server).get("copy", 0), 1)
+    # the message is not a toast stealing focus: focus stays on the button
+    assert reader.evaluate(DEEP_ACTIVE) == "Copier le lien"
+
+
+# --- sharing to a network ----------------------------------------------------------------------------
+def test_network_click_opens_the_network_popup_and_counts_exactly_one(live_server, host_site, reader):
+    page_url = host_site.add("/n.html", "<div data-share-widget></div>", live_server.url)
+    reader.goto(page_url)
+    bar(reader)
+    assert counts(live_server)["networks"].get("facebook", 0) == 0
+    with reader.expect_popup() as popup_info:
+        reader.get_by_role("link", name="Partager sur Facebook (nouvelle fenêtre)").click()
+    popup = popup_info.value
+    popup.wait_for_url(f"{live_server.url}/s/facebook?**")  # the tracked link, in the popup
+    assert len(reader.shared) == 1
+    target = urlsplit(reader.shared[0])
+    assert (target.netloc, target.path) == ("www.facebook.com", "/sharer/sharer.php")
+    assert parse_qs(target.query)["u"] == [f"{CANONICAL}?utm_source=facebook&{UTM}"]
+    assert popup.evaluate("window.opener") is None  # no reverse tabnabbing
+    assert reader.url == page_url  # the article stays where it was
+    settle(lambda: counts(live_server)["networks"].get("facebook", 0), 1)
+    assert counts(live_server)["total"] == 1
+
+
+def test_blocked_popup_falls_back_to_navigation_counted_once(live_server, host_site, reader):
+    reader.add_init_script("window.open = function () { return null; };")  # a popup blocker
+    page_url = host_site.add("/b.html", "<div data-share-widget></div>", live_server.url)
+    reader.goto(page_url)
+    bar(reader)
+    reader.get_by_role("link", name="Partager sur LinkedIn (nouvelle fenêtre)").click()
+    reader.wait_for_url(f"{live_server.url}/s/linkedin?**")  # this tab, no popup
+    assert len(reader.shared) == 1 and len(reader.context.pages) == 1
+    target = urlsplit(reader.shared[0])
+    assert target.netloc == "www.linkedin.com"
+    assert parse_qs(target.query)["url"] == [f"{CANONICAL}?utm_source=linkedin&{UTM}"]
+    settle(lambda: counts(live_server)["networks"].get("linkedin", 0), 1)
+
+
+def test_native_share_where_available_counts_native(live_server, host_site, reader):
+    reader.add_init_script("""navigator.share = function (data) {
+        window.__shared = data; return Promise.resolve(); };""")
+    page_url = host_site.add("/s.html", "<div data-share-widget></div>", live_server.url)
+    reader.goto(page_url)
+    bar(reader)
+    reader.get_by_role("button", name="Partager…").click()
+    reader.wait_for_function("window.__shared")
+    shared = reader.evaluate("window.__shared")
+    assert shared["url"] == f"{CANONICAL}?utm_source=native&{UTM}"
+    assert shared["title"] == OG_TITLE
+    settle(lambda: counts(live_server).get("native", 0), 1)
+
+
+def test_no_native_button_without_the_web_share_api(live_server, host_site, reader):
+    reader.add_init_script("delete Navigator.prototype.share; delete navigator.share;")
+    page_url = host_site.add("/ns.html", "<div data-share-widget></div>", live_server.url)
+    reader.goto(page_url)
+    host = bar(reader)
+    assert host.locator(".k-native").count() == 0
+
+
+# --- keyboard -----------------------------------------------------------------------------------------
+def test_keyboard_only_tab_order_qr_dialog_escape_and_copy(live_server, host_site, reader):
+    page_url = host_site.add("/k.html", '<div data-share-widget data-networks="facebook,x"></div>',
+                             live_server.url)
+    reader.goto(page_url)
+    host = bar(reader)
+    order = []
+    for _ in range(4):
+        reader.keyboard.press("Tab")
+        order.append(reader.evaluate(DEEP_ACTIVE))
+    assert order == ["Partager sur Facebook (nouvelle fenêtre)", "Partager sur X (nouvelle fenêtre)",
+                     "Copier le lien", "Code QR"]
+    # visible focus: an outline of at least 2px on the focused control
+    outline = host.locator(".k-qr").evaluate("e => getComputedStyle(e).outlineWidth")
+    assert float(outline.rstrip("px")) >= 2
+
+    reader.keyboard.press("Enter")
+    dialog = host.locator("dialog[open]")
+    dialog.wait_for()
+    assert dialog.get_attribute("aria-labelledby")
+    assert reader.get_by_role("dialog", name="Continuer sur votre téléphone").is_visible()
+    image = dialog.locator("img")
+    assert image.get_attribute("alt") == "Code QR menant à cet article"
+    reader.wait_for_function("e => e.complete && e.naturalWidth > 0", arg=image.element_handle())
+    assert urlsplit(image.get_attribute("src")).path == "/qr"
+    assert reader.evaluate(DEEP_ACTIVE) == "Fermer"  # focus moved into the dialog
+    settle(lambda: counts(live_server).get("qr", 0), 1)
+
+    reader.keyboard.press("Escape")
+    dialog.wait_for(state="detached")
+    assert reader.evaluate(DEEP_ACTIVE) == "Code QR"  # focus returned to its opener
+
+    reader.keyboard.press("Shift+Tab")
+    assert reader.evaluate(DEEP_ACTIVE) == "Copier le lien"
+    reader.keyboard.press("Space")
+    host.locator("[role=status]").filter(has_text="Copié !").wait_for()
+
+    reader.keyboard.press("Shift+Tab")
+    with reader.expect_popup() as popup_info:
+        reader.keyboard.press("Enter")
+    popup_info.value.wait_for_url(f"{live_server.url}/s/x?**")
+    assert urlsplit(reader.shared[-1]).netloc == "x.com"
+    settle(lambda: counts(live_server)["networks"].get("x", 0), 1)
+
+
+# --- « Plus de contenu » -------------------------------------------------------------------------------
+def seed_catalogue(app, redis, n=5):
+    from share_service.catalogue import store
+
+    site = app.config["SITES"]["default"]
+    now = int(time.time())
+    raw = [{"url": CANONICAL, "title": "La Brenne à l'air libre", "section": "Environnement",
+            "tags": ["rivière", "ville"], "published": now - 3600}]
+    titles = [("Crues : le nouveau plan de prévention de la Loire", "Environnement"),
+              ("Des saules sur les berges pour rafraîchir la ville", "Sciences"),
+              ("Le festival du conte s'installe au bord de l'eau", "Culture"),
+              ("Canoë : une section pour les 8-12 ans sur la rivière", "Sport"),
+              ("Une navette gratuite entre le parking relais et la gare", "Transports")]
+    for i, (title, section) in enumerate(titles[:n]):
+        raw.append({
+            "url": f"https://www.lequotidien.example/2026/11/2{i}/article-{i}.html",
+            "title": title, "section": section,
+            "description": "La rivière revient en ville.", "tags": ["rivière", "ville"],
+            "published": now - 86400 * (i + 1),
+        })
+    store.save_articles(redis, site.id, [store.normalize(r, site, "push") for r in raw])
+
+
+def test_plus_de_contenu_renders_recommendations_and_records_impression_and_click(
+        live_server, host_site, reader, redis):
+    seed_catalogue(live_server.app, redis)
+    page_url = host_site.add("/m.html", '<div data-share-widget data-more="3"></div>', live_server.url)
+    reader.goto(page_url)
+    host = bar(reader)
+    box = host.locator("section.mc")
+    box.wait_for()
+    assert reader.get_by_role("heading", name="Plus de contenu").is_visible()
+    items = box.locator("li a")
+    assert items.count() == 3
+    hrefs = [items.nth(i).get_attribute("href") for i in range(3)]
+    for href in hrefs:
+        query = parse_qs(urlsplit(href).query)
+        assert query["utm_source"] == ["more_content"]
+        assert urlsplit(href).netloc == "www.lequotidien.example"
+        assert not href.startswith(CANONICAL)  # never the article itself
+    titles = [items.nth(i).locator(".ti").inner_text() for i in range(3)]
+    assert len(set(titles)) == 3 and all(t for t in titles)
+    box.scroll_into_view_if_needed()
+    settle(lambda: totals(live_server, redis).get("rec_impression", 0), 1)
+    items.nth(0).click()
+    reader.wait_for_url("https://www.lequotidien.example/**")
+    settle(lambda: totals(live_server, redis).get("rec_click", 0), 1)
+
+
+def test_plus_de_contenu_stays_hidden_when_nothing_to_show(live_server, host_site, reader, redis):
+    page_url = host_site.add("/e.html", '<div data-share-widget data-more="4"></div>', live_server.url)
+    reader.goto(page_url)
+    host = bar(reader)
+    reader.wait_for_load_state("networkidle")
+    assert host.locator("section.mc").count() == 0
+    assert reader.errors == []
+
+
+# --- strict CSP, another origin, several widgets -----------------------------------------------------
+def test_strict_csp_host_page_with_several_widgets_has_no_violation(live_server, host_site, reader, redis):
+    seed_catalogue(live_server.app, redis)
+    svc = live_server.url
+    csp = (f"default-src 'none'; script-src {svc}; style-src {svc}; img-src {svc}; "
+           f"connect-src {svc}; base-uri 'none'")
+    page_url = host_site.add(
+        "/csp.html",
+        '<div data-share-widget data-counts="true"></div>'
+        '<div data-share-widget data-theme="dark" data-layout="icons" data-networks="x,facebook"></div>'
+        '<share-buttons theme="brand" layout="vertical" more="2"></share-buttons>',
+        svc, headers={"Content-Security-Policy": csp})
+    violations = []
+    reader.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
+    reader.goto(page_url)
+    for i in range(3):
+        bar(reader, i)
+    assert host_site.url != svc  # two origins
+    # counts arrived (connect-src) and « Plus de contenu » rendered in the custom element
+    bar(reader, 0).locator(".c:not([hidden])").first.wait_for()
+    bar(reader, 2).locator("section.mc li").first.wait_for()
+    # styles applied (style-src): the 44px rule comes from widget.css
+    assert bar(reader, 1).locator("a.s").first.bounding_box()["height"] >= 44
+    assert bar(reader, 1).locator("a.s").count() == 2
+    # the QR image (img-src) and copy (clipboard) work too
+    bar(reader, 0).locator(".k-qr").click()
+    image = bar(reader, 0).locator("dialog img")
+    reader.wait_for_function("e => e.complete && e.naturalWidth > 0", arg=image.element_handle())
+    reader.keyboard.press("Escape")
+    bar(reader, 1).locator(".k-copy").click()
+    bar(reader, 1).locator("[role=status]").filter(has_text="Copié !").wait_for()
+    reader.wait_for_load_state("networkidle")
+    assert violations == []
+    assert reader.errors == []
+    assert reader.third_party == []
+    assert not [e for e in reader.console_errors if "share widget" in e]
+
+
+# --- clickbacks -------------------------------------------------------------------------------------------
+def test_clickback_records_one_visit_and_cleans_the_address_bar(live_server, host_site, reader, redis):
+    host_site.add("/article.html", "<div data-share-widget></div>", live_server.url)
+    reader.goto(f"{host_site.url}/article.html?id=7&utm_source=facebook&{UTM}#comments")
+    bar(reader)
+    reader.wait_for_function("!location.search.includes('utm_')")
+    assert reader.url == f"{host_site.url}/article.html?id=7#comments"
+    settle(lambda: totals(live_server, redis).get("visit:facebook", 0), 1)
+    assert totals(live_server, redis).get("utm:facebook|social|share") == 1
+    reader.reload()  # the tags are gone: a reload is no second clickback
+    bar(reader)
+    settle(lambda: totals(live_server, redis).get("visit:facebook", 0), 1)
+
+
+def test_foreign_utm_tags_are_left_alone(live_server, host_site, reader, redis):
+    host_site.add("/nl.html", "<div data-share-widget></div>", live_server.url)
+    url = f"{host_site.url}/nl.html?utm_source=newsletter&utm_medium=email"
+    reader.goto(url)
+    bar(reader)
+    reader.wait_for_load_state("networkidle")
+    assert reader.url == url
+    assert not any(k.startswith("visit:") for k in totals(live_server, redis))
+
+
+# --- accessibility audit and screenshots -------------------------------------------------------------
+def serious(results) -> list:
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]])
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_axe_finds_no_serious_violation_on_the_demo(live_server, reader):
+    from axe_playwright_python.sync_playwright import Axe
+
+    reader.goto(live_server.url + "/demo")
+    bar(reader).locator("section.mc li").first.wait_for()
+    reader.locator("[data-share-widget]").scroll_into_view_if_needed()
+    assert serious(Axe().run(reader)) == []
+    assert reader.errors == []
+
+
+@pytest.mark.parametrize("theme", ["light", "dark", "brand"])
+def test_axe_and_screenshots_per_theme(live_server, host_site, reader, redis, artifacts_dir, theme):
+    from axe_playwright_python.sync_playwright import Axe
+
+    seed_catalogue(live_server.app, redis, n=3)
+    page_url = host_site.add(f"/{theme}.html",
+                             f'<div data-share-widget data-theme="{theme}" data-more="3" data-counts="true"></div>'
+                             f'<div data-share-widget data-theme="{theme}" data-layout="icons"></div>',
+                             live_server.url)
+    reader.goto(page_url)
+    bar(reader, 0).locator("section.mc li").first.wait_for()
+    bar(reader, 1)
+    assert serious(Axe().run(reader)) == []
+    reader.screenshot(path=f"{artifacts_dir}/widget-{theme}.png", full_page=True)
+    bar(reader, 0).locator(".k-qr").click()
+    bar(reader, 0).locator("dialog img").wait_for()
+    assert serious(Axe().run(reader)) == []
+    reader.screenshot(path=f"{artifacts_dir}/widget-{theme}-qr.png")
+
+
+def test_embed_iframe_page_in_the_browser(live_server, reader, artifacts_dir):
+    from axe_playwright_python.sync_playwright import Axe
+
+    reader.goto(f"{live_server.url}/embed?url={CANONICAL}&title=Test&theme=dark")
+    assert reader.locator("a.ssw-link").count() == 6
+    assert serious(Axe().run(reader)) == []
+    reader.screenshot(path=f"{artifacts_dir}/embed-dark.png")
