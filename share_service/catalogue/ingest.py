@@ -112,7 +112,7 @@ def _ingest(client, settings, site, url, fetcher, register, fetch_pages, run, pa
             root = parsers.safe_xml_root(body)
             report.kind = parsers.xml_kind(root)
             if report.kind == "feed":
-                raw_items = parsers.parse_feed(body)
+                raw_items = parsers.parse_feed(body, root)
             elif report.kind == "sitemap":
                 raw_items = _sitemap_items(client, settings, site, parsers.parse_sitemap(root),
                                            fetcher, fetch_pages, run, report)

@@ -6,7 +6,8 @@ seconds (int) or None.
 
 Hostile XML: every XML document is first parsed by ``defusedxml`` (entity declarations — billion
 laughs, quadratic blow-up — and external entities / DTD retrieval are refused), and only then
-handed to feedparser (as an in-memory stream: feedparser never fetches anything itself).
+handed to a feed parser — fastfeedparser (lxml, entities not resolved), or feedparser as a
+fallback — as bytes, never as a URL, so neither fetches anything itself.
 Malformed XML is rejected, not guessed at. HTML pages are parsed by BeautifulSoup with lxml
 (HTML has no entity declarations).
 """
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as SafeET
+import fastfeedparser
 import feedparser
 from bs4 import BeautifulSoup
 from defusedxml import DefusedXmlException
@@ -132,10 +134,12 @@ def xml_kind(root) -> str:
 def _feed_image(entry) -> tuple[str, int | None, int | None]:
     for media in list(entry.get("media_content") or []) + list(entry.get("media_thumbnail") or []):
         url = media.get("url")
-        medium = (media.get("medium") or media.get("type") or "image").lower()
-        if url and ("image" in medium or medium in ("", "image")):
-            width, height = media.get("width"), media.get("height")
-            return url, _int(width), _int(height)
+        medium = str(media.get("medium") or media.get("type") or "image").lower()
+        if url and "image" in medium:
+            return url, _int(media.get("width")), _int(media.get("height"))
+    for enclosure in entry.get("enclosures") or []:
+        if str(enclosure.get("type", "")).startswith("image/") and enclosure.get("url"):
+            return enclosure["url"], None, None
     for link in entry.get("links") or []:
         if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
             return link.get("href", ""), None, None
@@ -152,20 +156,47 @@ def _int(value) -> int | None:
         return None
 
 
-def parse_feed(body: bytes) -> list[dict]:
-    """RSS 0.9x/1.0/2.0 and Atom entries as raw article dicts (source "feed")."""
-    safe_xml_root(body)  # hostile / malformed documents never reach feedparser
-    parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
-    feed_lang = (parsed.feed.get("language") or "").split("-")[0].lower()
+def _feed_language(root) -> str:
+    """<channel><language> (RSS) or xml:lang (Atom)."""
+    lang = root.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
+    if not lang:
+        for element in root.iter():
+            if _local(element.tag) == "language" and element.text:
+                lang = element.text
+                break
+    return lang.strip().split("-")[0].lower()
+
+
+def _entries(body: bytes):
+    """Feed entries, feedparser-style dicts: fastfeedparser (lxml, about 30 times faster), and
+    feedparser for the rare documents fastfeedparser refuses (old RSS variants, CDF)."""
+    try:
+        return fastfeedparser.parse(body).entries
+    except ValueError:
+        parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False,
+                                  resolve_relative_uris=False)
+        return parsed.entries
+
+
+def _entry_date(entry, name: str):
+    # dict.get: feedparser would otherwise map a missing "updated" to "published"
+    return parse_date(dict.get(entry, name + "_parsed") or dict.get(entry, name))
+
+
+def parse_feed(body: bytes, root=None) -> list[dict]:
+    """RSS 0.9x/1.0/2.0 and Atom entries as raw article dicts (source "feed").
+
+    Both parsers only ever see bytes that defusedxml accepted (``root``, or parsed here)."""
+    root = safe_xml_root(body) if root is None else root
+    feed_lang = _feed_language(root)
     items = []
-    for entry in parsed.entries:
+    for entry in _entries(body):
         categories = [t.get("term") or t.get("label") or "" for t in entry.get("tags") or []]
         categories = [text(c) for c in categories if c and str(c).strip()]
         image, width, height = _feed_image(entry)
         link = entry.get("link") or ""
         if not link and str(entry.get("id", "")).startswith(("http://", "https://")):
             link = entry.get("id")
-        author = entry.get("author") or ""
         items.append({
             "url": link,
             "title": text(entry.get("title")),
@@ -174,10 +205,9 @@ def parse_feed(body: bytes) -> list[dict]:
             "section": categories[0] if categories else "",
             "tags": categories,
             "lang": feed_lang,
-            "author": text(author),
-            "published": parse_date(entry.get("published_parsed") or entry.get("published")),
-            # dict.get: feedparser would otherwise map a missing "updated" to "published"
-            "modified": parse_date(dict.get(entry, "updated_parsed") or dict.get(entry, "updated")),
+            "author": text(entry.get("author") or ""),
+            "published": _entry_date(entry, "published"),
+            "modified": _entry_date(entry, "updated"),
             "source": "feed",
         })
     return items

@@ -31,7 +31,7 @@ from . import scoring
 from .index import SiteIndex
 
 MAX_QUERY_TERMS = 24
-CANDIDATES = 100
+CANDIDATES = 60
 POP_TOP = 1000          # most-shared articles read per day
 
 

@@ -111,8 +111,8 @@ class SiteIndex:
             tags = [str(t) for t in tags] if isinstance(tags, list) else []
         except ValueError:
             tags = []
-        term_weights = text.weights(record.get("title") or "", record.get("description") or "",
-                                    tags)
+        term_weights, title_words = text.analyze(record.get("title") or "",
+                                                 record.get("description") or "", tags)
         slot = len(self.aids)
         if slot >= self.capacity:
             self._grow()
@@ -130,8 +130,7 @@ class SiteIndex:
         if sid is None:
             sid = self.section_id[section] = len(self.sections)
             self.sections.append(section)
-        title_terms = frozenset(self.term_id[t] for t in text.tokens(record.get("title") or "")
-                                if t in self.term_id)
+        title_terms = frozenset(self.term_id[t] for t in title_words if t in self.term_id)
         date = _int(record.get("published")) or _int(record.get("modified")) or 0
         self.aids.append(aid)
         self.doc_terms.append(tids)

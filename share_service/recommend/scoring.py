@@ -67,21 +67,28 @@ def same_story(title_a, title_b, terms_a, terms_b) -> bool:
 
 def mmr(candidates: list[dict], limit: int, lambda_: float = MMR_LAMBDA) -> list[dict]:
     """Pick up to ``limit`` candidates (dicts with "aid", "score", "terms", "title_terms"),
-    trading score for novelty. Each picked dict gets "diversity_penalty"."""
+    trading score for novelty. Each picked dict gets "diversity_penalty" (its highest
+    similarity to an item picked before it)."""
     pool = sorted(candidates, key=lambda c: (-c["score"], c["aid"]))
-    top = pool[0]["score"] if pool else 1.0
+    top = pool[0]["score"] if pool and pool[0]["score"] > 0 else 1.0
+    penalty = [0.0] * len(pool)      # max similarity to the picked items, kept up to date
+    alive = list(range(len(pool)))
     picked: list[dict] = []
-    while pool and len(picked) < limit:
-        best, best_value, best_penalty = None, -math.inf, 0.0
-        for cand in pool:
-            penalty = max((jaccard(cand["terms"], p["terms"]) for p in picked), default=0.0)
-            value = lambda_ * cand["score"] / top - (1 - lambda_) * penalty
+    while alive and len(picked) < limit:
+        best, best_value = alive[0], -math.inf
+        for i in alive:               # in score order: the first of equal values wins
+            value = lambda_ * pool[i]["score"] / top - (1 - lambda_) * penalty[i]
             if value > best_value + 1e-12:
-                best, best_value, best_penalty = cand, value, penalty
-        pool.remove(best)
-        if any(same_story(best["title_terms"], p["title_terms"], best["terms"], p["terms"])
+                best, best_value = i, value
+        alive.remove(best)
+        chosen = pool[best]
+        if any(same_story(chosen["title_terms"], p["title_terms"], chosen["terms"], p["terms"])
                for p in picked):
             continue
-        best["diversity_penalty"] = best_penalty
-        picked.append(best)
+        chosen["diversity_penalty"] = penalty[best]
+        picked.append(chosen)
+        for i in alive:
+            sim = jaccard(pool[i]["terms"], chosen["terms"])
+            if sim > penalty[i]:
+                penalty[i] = sim
     return picked

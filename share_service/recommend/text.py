@@ -81,11 +81,14 @@ STOP_WORDS = frozenset(stem(w) for w in STOP_WORDS_FR + STOP_WORDS_EN) | frozens
 )
 
 
-def tokens(value: str) -> list[str]:
-    """Folded, stemmed words of a text without stop-words, one-letter words and bare numbers
-    shorter than four digits (years are kept)."""
+_RAW_WORD_RE = re.compile(r"[^\W_]+")
+
+
+@lru_cache(maxsize=200_000)
+def _word_tokens(raw: str) -> tuple[str, ...]:
+    """Tokens of one lower-cased word as the regex found it (cached: words repeat a lot)."""
     out = []
-    for word in _WORD_RE.findall(fold(value)):
+    for word in _WORD_RE.findall(fold(raw)):
         if len(word) < 2 or word in STOP_WORDS:
             continue
         if word.isdigit() and len(word) != 4:
@@ -93,9 +96,19 @@ def tokens(value: str) -> list[str]:
         word = stem(word)
         if word not in STOP_WORDS:
             out.append(word)
+    return tuple(out)
+
+
+def tokens(value: str) -> list[str]:
+    """Folded, stemmed words of a text without stop-words, one-letter words and bare numbers
+    shorter than four digits (years are kept)."""
+    out: list[str] = []
+    for raw in _RAW_WORD_RE.findall(value.lower()):
+        out.extend(_word_tokens(raw))
     return out
 
 
+@lru_cache(maxsize=50_000)
 def tag_term(tag: str) -> str:
     """The whole-tag term of a tag: « Élections municipales » -> « #elections municipales »."""
     return "#" + " ".join(_WORD_RE.findall(fold(tag)))
@@ -105,10 +118,12 @@ def section_key(section: str) -> str:
     return " ".join(_WORD_RE.findall(fold(section or "")))
 
 
-def weights(title: str, description: str, tags: list[str]) -> dict[str, float]:
-    """BM25-saturated, field-weighted term weights of one article (at most MAX_TERMS terms)."""
+def analyze(title: str, description: str, tags: list[str]) -> tuple[dict[str, float], set[str]]:
+    """BM25-saturated, field-weighted term weights of one article (at most MAX_TERMS terms),
+    and the terms of its title."""
     tf: dict[str, float] = {}
-    for word in tokens(title):
+    title_terms = tokens(title)
+    for word in title_terms:
         tf[word] = tf.get(word, 0.0) + W_TITLE
     for word in tokens(description):
         tf[word] = tf.get(word, 0.0) + W_DESCRIPTION
@@ -119,10 +134,14 @@ def weights(title: str, description: str, tags: list[str]) -> dict[str, float]:
         for word in tokens(tag):
             tf[word] = tf.get(word, 0.0) + W_TAG_WORDS
     if not tf:
-        return {}
+        return {}, set()
     length = sum(tf.values())
     norm = K1 * (1 - B + B * length / AVG_LENGTH)
     out = {term: f * (K1 + 1) / (f + norm) for term, f in tf.items()}
     if len(out) > MAX_TERMS:
         out = dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS])
-    return out
+    return out, set(title_terms)
+
+
+def weights(title: str, description: str, tags: list[str]) -> dict[str, float]:
+    return analyze(title, description, tags)[0]
