@@ -495,3 +495,35 @@ def test_embed_iframe_page_in_the_browser(live_server, reader, artifacts_dir):
     assert reader.locator("a.ssw-link").count() == 6
     assert serious(Axe().run(reader)) == []
     reader.screenshot(path=f"{artifacts_dir}/embed-dark.png")
+
+
+def test_copy_fallback_without_the_clipboard_api(live_server, host_site, reader):
+    """No async Clipboard API (old browser, or a page that is not a secure context): the link
+    appears in a visible, selected read-only field, and execCommand('copy') is tried."""
+    reader.add_init_script("Object.defineProperty(navigator, 'clipboard', {value: undefined});")
+    page_url = host_site.add("/f.html", "<div data-share-widget></div>", live_server.url)
+    reader.goto(page_url)
+    host = bar(reader)
+    reader.get_by_role("button", name="Copier le lien").click()
+    field = host.locator("input.cf")
+    field.wait_for()
+    assert field.input_value() == f"{CANONICAL}?utm_source=copy&{UTM}"
+    assert field.get_attribute("aria-label") == "Lien de cet article"
+    assert field.evaluate("e => [e.selectionStart, e.selectionEnd]") == [0, len(field.input_value())]
+    status = host.locator("[role=status]")
+    status.filter(has_text="Copi").wait_for()
+    if status.text_content() == "Copié !":  # Chromium still honours execCommand('copy')
+        settle(lambda: counts(live_server).get("copy", 0), 1)
+    else:
+        assert status.text_content().startswith("Copie impossible")
+        assert counts(live_server).get("copy", 0) == 0
+
+
+def test_right_to_left_page_mirrors_the_bar(live_server, host_site, reader):
+    page_url = host_site.add("/rtl.html", '<div dir="rtl"><div data-share-widget data-networks="facebook,x"></div></div>',
+                             live_server.url)
+    reader.goto(page_url)
+    host = bar(reader)
+    first, second = (host.locator("a.s").nth(i).bounding_box() for i in range(2))
+    assert first["x"] > second["x"]  # Facebook first, on the right
+    assert host.locator(".w").evaluate("e => getComputedStyle(e).direction") == "rtl"
