@@ -234,3 +234,42 @@ def test_links_answer_while_redis_is_down(make_app, tmp_path, fmt):
         assert len(re.findall(r'class="ssw-link ', response.get_data(as_text=True))) == 6
     qr = client.get("/qr", query_string={"url": ARTICLE, "format": "png"})
     assert qr.status_code == 200 and qr.mimetype == "image/png"
+
+
+@pytest.mark.browser
+def test_bar_in_a_real_browser_accessible_and_working_without_js(live_server, browser,
+                                                                  artifacts_dir):
+    """The server-rendered bar on a page with JavaScript disabled: links with accessible names,
+    the copy field readable, no axe violation at all."""
+    import requests
+    from axe_playwright_python.sync_playwright import Axe
+
+    fragment = requests.get(f"{live_server.url}/api/v1/share", timeout=10, params={
+        "url": ARTICLE, "title": TITLE, "format": "html",
+        "networks": "facebook,x,linkedin,whatsapp,bluesky,mastodon,email"}).text
+    page_html = (
+        '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Article</title>'
+        f'<link rel="stylesheet" href="{live_server.url}/static/share-bar.css"></head>'
+        f"<body><main><h1>L’été des réformes</h1>{fragment}</main></body></html>")
+    context = browser.new_context(java_script_enabled=False, locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.set_content(page_html, wait_until="load")
+        facebook = page.get_by_role("link", name="Partager sur Facebook (nouvelle fenêtre)")
+        assert facebook.get_attribute("href").startswith(f"{live_server.url}/s/facebook?url=")
+        assert facebook.bounding_box()["width"] >= 44 and facebook.bounding_box()["height"] >= 44
+        assert page.get_by_role("link", name="Envoyer par e-mail").count() == 1
+        field = page.get_by_role("textbox", name="Lien de cet article")
+        assert "utm_source=copy" in field.input_value()
+        assert page.get_by_role("button").count() == 0  # the script-only copy button stays hidden
+        assert page.get_by_role("link", name="Code QR (nouvelle fenêtre)").count() == 1
+        page.screenshot(path=f"{artifacts_dir}/share-bar-no-js.png")
+    finally:
+        context.close()
+    js_page = browser.new_page()
+    try:
+        js_page.set_content(page_html, wait_until="load")
+        violations = Axe().run(js_page).response["violations"]
+        assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
+    finally:
+        js_page.close()
