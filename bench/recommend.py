@@ -115,11 +115,12 @@ def catalogue_bench(client, url, n, queries, settings, site):
     load = time.perf_counter() - t
     grown = rss_mb() - before
     picks = [rng.choice(records)["url"] for _ in range(queries)]
-    engine = []
+    engine, engine_cpu = [], []
     for target in picks:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         answer = rec.recommend(client, site, target, 5)
         engine.append(time.perf_counter() - t)
+        engine_cpu.append(time.process_time() - c)
         assert len(answer["items"]) == 5 and not answer["fallback"]
     # incremental: 100 new articles arrive, the next request syncs them
     fresh = corpus.make_corpus(100, seed=n + 1, topics=topics, now=now, general_extra=0)
@@ -146,6 +147,7 @@ def catalogue_bench(client, url, n, queries, settings, site):
     print(f"{n:>7,} articles: generated {gen:5.1f} s, written {write:5.1f} s "
           f"({n / write:,.0f}/s), index load {load:5.2f} s, index memory ~{grown:5.0f} MB")
     print(f"{n:>7,}   engine  {fmt(engine)}   ({queries} random articles)")
+    print(f"{n:>7,}   engine  CPU of this process per request: {fmt(engine_cpu)}")
     print(f"{n:>7,}   HTTP    {fmt(http_times)}   ({len(http_times)} requests, test client)")
     print(f"{n:>7,}   +100 new articles synced by the next request in {sync * 1000:.1f} ms")
     return pct(engine, 95), pct(http_times, 95)
@@ -177,8 +179,11 @@ def ingestion_bench(client, items):
     folder = tempfile.mkdtemp()
     articles = corpus.make_corpus(items, seed=99, general_extra=2000)
     Path(folder, "feed.xml").write_bytes(rss_feed(articles))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=folder)
-    handler.log_message = lambda *a: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=folder)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/feed.xml"

@@ -5,15 +5,17 @@ Layout (all in this worker's memory, rebuilt from Redis only at start or after a
 * every article version gets a *slot*; per slot: its id, date (published, else modified),
   section, tags, title terms, top terms (``text.weights``) and an ``eligible`` flag (alive and
   not in an excluded section);
-* an inverted index: term id -> (slots, weights) in growable ``array`` buffers, read by numpy
-  without copying;
+* an inverted index: term id -> (slots, weights) as numpy arrays (after a full load, views into
+  one array sorted by term), plus small ``array`` buffers of appends since, merged into the
+  numpy arrays the first time the term is read;
 * ``df`` counts live articles per term (for IDF), so answers depend only on the catalogue, not
   on the order in which articles arrived.
 
 Incremental sync: the catalogue writes (``catalogue.store``) bump ``keys.catalogue_seq`` and
 record ``aid -> seq`` in ``keys.catalogue_changes``. :meth:`SiteIndex.sync` reads the sequence
 (one HMGET); when it moved, it reads only the changes after the last one it saw
-(ZRANGEBYSCORE) and the changed records (pipelined HMGETs). A changed article gets a new slot
+(ZRANGEBYSCORE) and the changed records (pipelined HMGETs); 500 or more changes at once (a
+cold start, a big import) are indexed in bulk. A changed article gets a new slot
 and its old slot is marked dead; when dead slots pass a third of the total the index compacts
 itself in memory (no Redis reads). A different ``epoch`` (the catalogue was emptied or replaced)
 means a full reload.
@@ -33,7 +35,9 @@ from . import text
 
 log = logging.getLogger("share_service.recommend")
 INDEX_FIELDS = ("title", "description", "tags", "section", "published", "modified")
-LOAD_CHUNK = 1000
+LOAD_CHUNK = 2000
+BULK_THRESHOLD = 500   # changes at once (a full load, a big import): postings built in bulk
+_EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 
 
 class SiteIndex:
@@ -57,7 +61,10 @@ class SiteIndex:
         self.eligible = np.zeros(self.capacity, dtype=bool)
         self.term_id: dict[str, int] = {}
         self.terms: list[str] = []
-        self.postings: list[tuple[array, array]] = []
+        # postings of a term: a numpy base (slots int32, weights float32; often views into one
+        # big array after a bulk build) plus appends since, merged into the base when read
+        self.base: list[tuple[np.ndarray, np.ndarray]] = []
+        self.pending: dict[int, tuple[array, array]] = {}
         self.df: list[int] = []
         self.section_id: dict[str, int] = {"": 0}
         self.sections: list[str] = [""]
@@ -75,14 +82,27 @@ class SiteIndex:
             tid = len(self.terms)
             self.term_id[term] = tid
             self.terms.append(term)
-            self.postings.append((array("i"), array("f")))
+            self.base.append(_EMPTY)
             self.df.append(0)
         return tid
 
-    def _grow(self) -> None:
-        self.capacity *= 2
+    def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        pending = self.pending.pop(tid, None)
+        if pending is not None:
+            slots, weights = self.base[tid]
+            self.base[tid] = (
+                np.concatenate([slots, np.array(pending[0], dtype=np.int32)]),
+                np.concatenate([weights, np.array(pending[1], dtype=np.float32)]),
+            )
+        return self.base[tid]
+
+    def _grow(self, needed: int = 0) -> None:
+        while self.capacity <= max(needed, len(self.aids)):
+            self.capacity *= 2
         for name in ("dates", "eligible"):
             old = getattr(self, name)
+            if len(old) == self.capacity:
+                continue
             new = np.zeros(self.capacity, dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
@@ -101,11 +121,8 @@ class SiteIndex:
             self._kill(slot)
             self.version += 1
 
-    def upsert(self, aid: str, record: dict) -> None:
-        """Index (or re-index) one article from its catalogue record."""
-        old = self.slot_of.get(aid)
-        if old is not None:
-            self._kill(old)
+    def _add_doc(self, aid: str, record: dict) -> tuple[int, array, array]:
+        """Analyse one record and give it a new slot (postings are the caller's business)."""
         try:
             tags = json.loads(record.get("tags") or "[]")
             tags = [str(t) for t in tags] if isinstance(tags, list) else []
@@ -115,73 +132,110 @@ class SiteIndex:
                                                  record.get("description") or "", tags)
         slot = len(self.aids)
         if slot >= self.capacity:
-            self._grow()
-        tids, ws = array("i"), array("f")
-        for term, weight in sorted(term_weights.items()):
-            tid = self._tid(term)
-            tids.append(tid)
-            ws.append(weight)
-            slots, weights = self.postings[tid]
-            slots.append(slot)
-            weights.append(weight)
-            self.df[tid] += 1
+            self._grow(slot)
+        tid = self._tid
+        items = sorted(term_weights.items())
+        tids = array("i", [tid(term) for term, _ in items])
+        weights = array("f", [weight for _, weight in items])
+        for t in tids:
+            self.df[t] += 1
         section = text.section_key(record.get("section") or "")
         sid = self.section_id.get(section)
         if sid is None:
             sid = self.section_id[section] = len(self.sections)
             self.sections.append(section)
-        title_terms = frozenset(self.term_id[t] for t in title_words if t in self.term_id)
-        date = _int(record.get("published")) or _int(record.get("modified")) or 0
+        term_id = self.term_id
         self.aids.append(aid)
         self.doc_terms.append(tids)
-        self.doc_weights.append(ws)
-        self.doc_tags.append(frozenset(self.term_id[t] for t in map(text.tag_term, tags)
-                                       if t in self.term_id))
-        self.doc_title.append(title_terms)
+        self.doc_weights.append(weights)
+        self.doc_tags.append(frozenset(term_id[t] for t in map(text.tag_term, tags)
+                                       if t in term_id))
+        self.doc_title.append(frozenset(term_id[t] for t in title_words if t in term_id))
         self.doc_section.append(sid)
-        self.dates[slot] = date
+        self.dates[slot] = _int(record.get("published")) or _int(record.get("modified")) or 0
         self.eligible[slot] = section not in self.excluded
         self.slot_of[aid] = slot
         self.alive += 1
+        return slot, tids, weights
+
+    def upsert(self, aid: str, record: dict) -> None:
+        """Index (or re-index) one article from its catalogue record."""
+        old = self.slot_of.get(aid)
+        if old is not None:
+            self._kill(old)
+        slot, tids, weights = self._add_doc(aid, record)
+        for t, w in zip(tids, weights, strict=True):
+            pending = self.pending.get(t)
+            if pending is None:
+                pending = self.pending[t] = (array("i"), array("f"))
+            pending[0].append(slot)
+            pending[1].append(w)
         self.version += 1
 
+    def bulk_load(self, items) -> None:
+        """Index many new articles at once (a full load): postings are built with numpy in one
+        sort instead of one append per term and article."""
+        first = len(self.aids)
+        for aid, record in items:
+            old = self.slot_of.get(aid)
+            if old is not None:
+                self._kill(old)
+            self._add_doc(aid, record)
+        self._rebuild_postings(range(first, len(self.aids)))
+        self.version += 1
+
+    def _rebuild_postings(self, slots) -> None:
+        """Add the postings of ``slots`` (new, consecutive articles) to the bases, in bulk."""
+        slots = [s for s in slots if self.aids[s]]
+        if not slots:
+            return
+        lengths = np.fromiter((len(self.doc_terms[s]) for s in slots), dtype=np.int64,
+                              count=len(slots))
+        tids = np.frombuffer(b"".join(self.doc_terms[s].tobytes() for s in slots),
+                             dtype=np.int32)
+        weights = np.frombuffer(b"".join(self.doc_weights[s].tobytes() for s in slots),
+                                dtype=np.float32)
+        owners = np.repeat(np.array(slots, dtype=np.int32), lengths)
+        order = np.argsort(tids, kind="stable")    # by term, then slot (stable)
+        tids, owners, weights = tids[order], owners[order], weights[order]
+        counts = np.bincount(tids, minlength=len(self.terms))
+        ends = np.cumsum(counts)
+        for tid in np.flatnonzero(counts).tolist():
+            start = int(ends[tid] - counts[tid])
+            new = (owners[start:ends[tid]], weights[start:ends[tid]])
+            old = self.postings(tid)
+            self.base[tid] = new if not len(old[0]) else (
+                np.concatenate([old[0], new[0]]), np.concatenate([old[1], new[1]]))
+
     def compact(self) -> None:
-        """Drop dead slots: rebuild the arrays from the live articles' stored terms."""
-        live = [(aid, slot) for aid, slot in self.slot_of.items()]
-        live.sort(key=lambda item: item[1])
+        """Drop dead slots: renumber the live articles and rebuild the postings from their
+        stored terms (no text analysis, no Redis)."""
+        live = sorted(self.slot_of.items(), key=lambda item: item[1])
         old = (self.doc_terms, self.doc_weights, self.doc_tags, self.doc_title,
-               self.doc_section, self.dates.copy(), self.eligible.copy(), self.terms)
-        terms, weights, tags, titles, sections, dates, eligible, names = old
-        section_names = self.sections
-        self._reset()
-        self.terms, self.term_id = [], {}
-        for aid, slot in live:
-            new = len(self.aids)
-            if new >= self.capacity:
-                self._grow()
-            tids = array("i")
-            for tid, weight in zip(terms[slot], weights[slot], strict=True):
-                nid = self._tid(names[tid])
-                tids.append(nid)
-                slots, ws = self.postings[nid]
-                slots.append(new)
-                ws.append(weight)
-                self.df[nid] += 1
-            remap = {tid: self.term_id[names[tid]] for tid in terms[slot]}
+               self.doc_section, self.dates, self.eligible)
+        terms, weights, tags, titles, sections, dates, eligible = old
+        self.slot_of, self.aids = {}, []
+        self.doc_terms, self.doc_weights, self.doc_tags, self.doc_title = [], [], [], []
+        self.doc_section = []
+        self.capacity = 1024
+        while self.capacity <= len(live):
+            self.capacity *= 2
+        self.dates = np.zeros(self.capacity, dtype=np.float64)
+        self.eligible = np.zeros(self.capacity, dtype=bool)
+        self.base = [_EMPTY] * len(self.terms)
+        self.pending = {}
+        for new, (aid, slot) in enumerate(live):
+            self.slot_of[aid] = new
             self.aids.append(aid)
-            self.doc_terms.append(tids)
-            self.doc_weights.append(array("f", weights[slot]))
-            self.doc_tags.append(frozenset(remap[t] for t in tags[slot] if t in remap))
-            self.doc_title.append(frozenset(remap[t] for t in titles[slot] if t in remap))
-            section = section_names[sections[slot]]
-            sid = self.section_id.setdefault(section, len(self.sections))
-            if sid == len(self.sections):
-                self.sections.append(section)
-            self.doc_section.append(sid)
+            self.doc_terms.append(terms[slot])
+            self.doc_weights.append(weights[slot])
+            self.doc_tags.append(tags[slot])
+            self.doc_title.append(titles[slot])
+            self.doc_section.append(sections[slot])
             self.dates[new] = dates[slot]
             self.eligible[new] = eligible[slot]
-            self.slot_of[aid] = new
-            self.alive += 1
+        self.dead = 0
+        self._rebuild_postings(range(len(self.aids)))
         self.version += 1
 
     # -- syncing from Redis --------------------------------------------------------------------
@@ -203,16 +257,22 @@ class SiteIndex:
         if not changes:
             return False
         changes.sort(key=lambda item: item[1])
+        bulk = len(changes) >= BULK_THRESHOLD
         for start in range(0, len(changes), LOAD_CHUNK):
             chunk = changes[start:start + LOAD_CHUNK]
             pipe = client.pipeline(transaction=False)
             for aid, _ in chunk:
                 pipe.hmget(keys.article(self.site.id, aid), *INDEX_FIELDS)
+            found = []
             for (aid, _), values in zip(chunk, pipe.execute(), strict=True):
                 if values[0] is None:
                     self.remove(aid)
+                elif bulk:
+                    found.append((aid, dict(zip(INDEX_FIELDS, values, strict=True))))
                 else:
                     self.upsert(aid, dict(zip(INDEX_FIELDS, values, strict=True)))
+            if found:
+                self.bulk_load(found)
         self.seq = int(changes[-1][1])
         if self.dead > 1000 and self.dead * 3 > len(self.aids):
             self.compact()
@@ -238,12 +298,11 @@ class SiteIndex:
         n = len(self.aids)
         idx_parts, weight_parts = [], []
         for q, tid, _ in sorted(query, key=lambda item: item[1]):
-            slots, weights = self.postings[tid]
-            idx_parts.append(np.frombuffer(slots, dtype=np.int32, count=len(slots)))
-            weight_parts.append(np.frombuffer(weights, dtype=np.float32, count=len(weights)) * q)
+            slots, weights = self.postings(tid)
+            idx_parts.append(slots)
+            weight_parts.append(weights * q)
         scores = np.bincount(np.concatenate(idx_parts), weights=np.concatenate(weight_parts),
                              minlength=n)
-        del idx_parts
         scores[~allowed[:n]] = 0.0
         scores[slot] = 0.0
         hits = np.flatnonzero(scores > 0)
