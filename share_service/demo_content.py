@@ -115,9 +115,19 @@ def article_url(base_url: str, slug: str) -> str:
     return f"{base_url.rstrip('/')}/demo" + (f"/{slug}" if slug else "")
 
 
+IMAGE_SIZE = (640, 360)
+
+
+def image_url(base_url: str, slug: str) -> str:
+    """The sample article's illustration, a static SVG of this service (drawn for the demo)."""
+    return f"{base_url.rstrip('/')}/static/demo-{slug or 'lead'}.svg"
+
+
 def records(base_url: str, now: float | None = None) -> list[dict]:
-    """The sample articles as raw catalogue records (for catalogue.store.normalize)."""
+    """The sample articles as raw catalogue records (for catalogue.store.normalize).
+    Dates count back from the start of the current day, so one day's records are identical."""
     now = time.time() if now is None else now
+    today = now - now % 86400
     out = []
     for art in [LEAD, *CATALOGUE]:
         out.append({
@@ -128,7 +138,10 @@ def records(base_url: str, now: float | None = None) -> list[dict]:
             "tags": art.get("tags", ["rivière"]),
             "lang": "fr",
             "author": art.get("author", "La rédaction"),
-            "published": int(now - art["days_ago"] * 86400 - 3600),
+            "image": image_url(base_url, art["slug"]),
+            "image_width": IMAGE_SIZE[0],
+            "image_height": IMAGE_SIZE[1],
+            "published": int(today - art["days_ago"] * 86400),
         })
     return out
 
@@ -140,7 +153,8 @@ def seed(client, site, base_url: str) -> int:
     from .catalogue import store
 
     lead_aid = keys.article_id(urls.canonical(article_url(base_url, "")))
-    if store.get_articles(client, site.id, [lead_aid]).get(lead_aid):
+    lead = store.get_articles(client, site.id, [lead_aid]).get(lead_aid)
+    if lead and lead.get("image") == image_url(base_url, ""):
         return 0
     normalized = [store.normalize(raw, site, "push") for raw in records(base_url)]
     return len(store.save_articles(client, site.id, normalized))

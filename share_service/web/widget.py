@@ -141,7 +141,6 @@ def embed():
 def demo(slug: str):
     """An original sample article in French with the widget at its end (a first look)."""
     from datetime import datetime, timedelta
-
     from urllib.parse import urlsplit
 
     from .. import demo_content, sharing
@@ -173,6 +172,7 @@ def demo(slug: str):
         published_human=f"{published.day} {months[published.month - 1]} {published.year}, "
                         f"{published:%H} h {published:%M}",
         widget_src=f"{base}/widget.js",
+        image=demo_content.image_url(base, slug),
         embed_url=url_for("widget.embed", url=canonical, title=article["title"]),
     )
     response = current_app.response_class(html, mimetype="text/html")
