@@ -315,3 +315,28 @@ def test_openapi_describes_the_routes(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert {"get"} <= set(spec["paths"]["/api/v1/recommendations"])
     assert {"put", "delete"} <= set(spec["paths"]["/api/v1/articles"])
+
+
+def test_impressions_and_clicks_give_the_dashboard_a_ctr(app, client, redis, catalogue):
+    """What the widget does with an answer: one rec_impression for the page, one rec_click with
+    the clicked item as target (its tagged link; counted on the page's canonical article)."""
+    from share_service import stats
+
+    items = recs(client, CURRENT["url"]).get_json()["items"]
+    browser = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like "
+                             "Gecko) Chrome/126.0 Safari/537.36"}
+    other = {"User-Agent": browser["User-Agent"].replace("126.0", "127.0")}  # a second reader
+    for body, headers in (({"type": "rec_impression", "url": CURRENT["url"]}, browser),
+                          ({"type": "rec_impression", "url": CURRENT["url"]}, other),
+                          ({"type": "rec_click", "url": CURRENT["url"],
+                            "target": items[1]["url"]}, browser)):
+        response = client.post("/api/v1/events", data=json.dumps(body), headers=headers,
+                               content_type="text/plain")
+        assert response.status_code == 204
+    app.extensions["recorder"].flush()
+    site = app.config["SITES"]["default"]
+    figures = stats.summary(redis, site, stats.preset_range(site, "today"))["current"]
+    assert (figures["rec_impression"], figures["rec_click"]) == (2, 1)
+    assert figures["rec_ctr"] == 0.5
+    totals = redis.hgetall(keys.article_totals("default", keys.article_id(CURRENT["url"])))
+    assert (totals["rec_impression"], totals["rec_click"]) == ("2", "1")
