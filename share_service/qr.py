@@ -145,20 +145,24 @@ def _png(code: qrcode.QRCode, params: QrParams) -> bytes:
                                        f"({modules} modules); ask for at least {modules}.")
     pad = params.size - box * modules
     left, top = pad // 2, pad // 2
-    blank = bytes(params.size)
+    row_bytes = (params.size + 7) // 8
+    tail = row_bytes * 8 - params.size  # padding bits of the last byte
+
+    def packed(line) -> bytes:
+        # one pixel row, 1 bit per pixel (1 = dark), packed as PNG wants it
+        bits = "0" * left + "".join(("1" if dark else "0") * box for dark in line)
+        bits = bits.ljust(params.size + tail, "0")
+        return int(bits, 2).to_bytes(row_bytes, "big")
+
+    blank = bytes(row_bytes)
     rows = [blank] * top
     for line in matrix:
-        row = bytearray(params.size)
-        for x, dark in enumerate(line):
-            if dark:
-                start = left + x * box
-                row[start:start + box] = b"\x01" * box
-        rows.extend([bytes(row)] * box)
+        rows.extend([packed(line)] * box)  # the same bytes object, box times
     rows.extend([blank] * (params.size - len(rows)))
     writer = png.Writer(params.size, params.size, palette=[_rgb(params.bg), _rgb(params.fg)],
                         bitdepth=1)
     out = io.BytesIO()
-    writer.write(out, rows)
+    writer.write_packed(out, rows)
     return out.getvalue()
 
 
