@@ -527,3 +527,13 @@ def test_right_to_left_page_mirrors_the_bar(live_server, host_site, reader):
     first, second = (host.locator("a.s").nth(i).bounding_box() for i in range(2))
     assert first["x"] > second["x"]  # Facebook first, on the right
     assert host.locator(".w").evaluate("e => getComputedStyle(e).direction") == "rtl"
+
+
+def test_an_article_host_the_service_refuses_gets_no_bar_and_no_page_error(live_server, host_site, reader):
+    page_url = host_site.add("/x.html", '<div data-share-widget data-url="https://evil.example/a"></div>'
+                             '<div data-share-widget data-networks="facebook"></div>', live_server.url)
+    reader.goto(page_url)
+    bar(reader, 1)  # the good one renders
+    assert reader.locator("[data-share-widget]").first.evaluate("e => e.shadowRoot") is None
+    assert reader.errors == []
+    assert any("share widget" in m and "evil.example" in m for m in reader.console_errors)

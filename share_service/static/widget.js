@@ -55,12 +55,13 @@
     if (extra) u.search = (u.search ? u.search + '&' : '?') + extra;
     return u.href;
   }
+  function owns(site, host) { // Site.allows_host
+    return site.hosts.some(function (h) {
+      return h === host || (h.slice(0, 2) === '*.' && (host === h.slice(2) || host.slice(1 - h.length) === h.slice(1)));
+    });
+  }
   function siteFor(host) { // the site owning a host, else the default one (config.resolve_site)
-    return C.sites.filter(function (s) {
-      return s.hosts.some(function (h) {
-        return h === host || (h.slice(0, 2) === '*.' && (host === h.slice(2) || host.slice(1 - h.length) === h.slice(1)));
-      });
-    })[0] || C.sites[0];
+    return C.sites.filter(function (s) { return owns(s, host); })[0] || C.sites[0];
   }
   function meta(sel, attr) { var el = document.querySelector(sel); return el ? el.getAttribute(attr) : ''; }
 
@@ -98,7 +99,9 @@
     function flag(k, dflt) { var v = a(k); return v == null ? dflt : /^(|1|true|yes|on)$/i.test(v.trim()); }
     function pick(k, re, dflt) { var v = a(k); return re.test(v) ? v : dflt; }
     var url = clean(a('url') || meta('link[rel=canonical]', 'href') || location.href);
-    var site = siteFor(new URL(url).hostname);
+    var host = new URL(url).hostname, site = siteFor(host);
+    // an article the service would refuse: no bar at all rather than broken links
+    if (!owns(site, host)) throw new Error('host not allowed for this site: ' + host);
     var langEl = el.closest('[lang]');
     var lang = (a('lang') || (langEl && langEl.lang) || '').toLowerCase().split(/[-_]/)[0];
     if (C.langs.indexOf(lang) < 0) lang = site.lang;
