@@ -157,20 +157,27 @@ def login_attempts(kind: str, digest: str) -> str:
     return f"{PREFIX}:login:{kind}:{digest}"
 
 
-def site_settings(site: str) -> str:
-    """HASH dashboard-edited settings of one site (name, twitter_via, networks, ...) layered over
-    the settings file by the admin pages. Never expires."""
-    return f"{_site(site)}:settings"
+def stats_top_cache(site: str, span: str, network: str = "") -> str:
+    """ZSET (stats) cached union of the daily top sets of a span of closed days
+    (``YYYYMMDD-YYYYMMDD``, all networks or one): article id -> shares. Expires after an hour."""
+    return f"{_site(site)}:topc:{span}" + (f":{network}" if network else "")
 
 
-def stats_top_cache(site: str, block: str, network: str = "") -> str:
-    """ZSET cached union of the daily top sets of one closed block of days (stats, issue 6):
-    article id -> shares over the block. Expires after a day (rebuilt on demand)."""
-    return f"{_site(site)}:topc:{block}" + (f":{network}" if network else "")
+def stats_sum_cache(site: str, span: str) -> str:
+    """HASH (stats) field-by-field sum of the site_day counters of a span of closed days, plus a
+    marker field ``_built``. Expires after an hour."""
+    return f"{_site(site)}:sumc:{span}"
 
 
-def stats_tmp(site: str, token: str) -> str:
-    """ZSET scratch union of one stats query; deleted by the same script, TTL 10 s as a guard."""
-    return f"{_site(site)}:tmp:{token}"
+def stats_hll_cache(site: str, span: str) -> str:
+    """HyperLogLog (stats) merge of the uniques_day sets of a span of closed days. Expires after
+    an hour (with the matching stats_sum_cache)."""
+    return f"{_site(site)}:uvc:{span}"
+
+
+def stats_series_cache(site: str, span: str, granularity: str, network: str = "") -> str:
+    """STRING (stats) the rendered series lines of a span of closed days (``day`` or ``hour``
+    granularity, all networks or one). Expires after an hour."""
+    return f"{_site(site)}:serc:{span}:{granularity}" + (f":{network}" if network else "")
 
 # (auth keys end here)

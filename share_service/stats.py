@@ -42,7 +42,8 @@ from .errors import ApiError
 MAX_RANGE_DAYS = 400
 HOURLY_MAX_DAYS = 7
 DEFAULT_DAYS = 30
-TOP_CACHE_SECONDS = 6 * 3600
+CACHE_SECONDS = 3600
+CLOSE_DELAY_SECONDS = 300
 MAX_LIMIT = 100
 CHANNELS = ("copy", "qr", "native")
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -193,24 +194,238 @@ SCALARS = ("total", "copy", "qr", "native", "uniques", "clickbacks", "amplificat
            "rec_impression", "rec_click", "rec_ctr")
 
 
+# --- server-side folding and closed-day caches ---------------------------------------------------
+# Reading 90 daily hashes of ~20 fields each costs more in client-side reply parsing than in
+# Redis, and a PFCOUNT over 90 dense HyperLogLogs ~10 ms: these scripts fold inside Redis and
+# answer a few dozen values. Days that are over ("closed": before the local day of now minus
+# CLOSE_DELAY_SECONDS, so write-behind stragglers after midnight still land) never change, so
+# their folded result is cached for CACHE_SECONDS; the open days (today) are always read live.
+
+# SUM: per group, the field-by-field sum of its counter hashes and the PFCOUNT of its HLLs.
+# KEYS, per group in order: [sum cache HASH, HLL cache]   (only when the group has a cache)
+#                           closed hashes, closed HLLs, open hashes, open HLLs
+# ARGV[1] = G (groups), ARGV[2] = cache TTL (s), then per group 5 values:
+#           has_cache (1/0), closed hashes, closed HLLs, open hashes, open HLLs (counts)
+# A missing cache is built from the closed keys (HSET sums + marker "_built"; PFMERGE).
+# Returns {{field, sum, ...}, pfcount} per group.
+SUM_SCRIPT = """
+local g, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local idx, a = 1, 3
+local res = {}
+local function add(sums, order, f, v)
+  if sums[f] == nil then sums[f] = 0; order[#order + 1] = f end
+  sums[f] = sums[f] + v
+end
+local function sum_keys(sums, order, from, to)
+  for k = from, to do
+    local h = redis.call('HGETALL', KEYS[k])
+    for j = 1, #h, 2 do add(sums, order, h[j], tonumber(h[j + 1])) end
+  end
+end
+local function span(from, n)
+  local t = {}
+  for k = from, from + n - 1 do t[#t + 1] = KEYS[k] end
+  return t
+end
+for gi = 1, g do
+  local cached = ARGV[a] == '1'
+  local ch, cp = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local oh, op = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  a = a + 5
+  local sums, order, pfkeys = {}, {}, {}
+  if cached then
+    local sk, pk = KEYS[idx], KEYS[idx + 1]
+    idx = idx + 2
+    if redis.call('EXISTS', sk) == 0 or redis.call('EXISTS', pk) == 0 then
+      local cs, co = {}, {}
+      sum_keys(cs, co, idx, idx + ch - 1)
+      local flat = {'_built', '1'}
+      for _, f in ipairs(co) do flat[#flat + 1] = f; flat[#flat + 1] = string.format('%d', cs[f]) end
+      redis.call('DEL', sk, pk)
+      redis.call('HSET', sk, unpack(flat))
+      if cp > 0 then redis.call('PFMERGE', pk, unpack(span(idx + ch, cp))) else redis.call('PFADD', pk) end
+      redis.call('EXPIRE', sk, ttl)
+      redis.call('EXPIRE', pk, ttl)
+    end
+    local h = redis.call('HGETALL', sk)
+    for j = 1, #h, 2 do
+      if h[j] ~= '_built' then add(sums, order, h[j], tonumber(h[j + 1])) end
+    end
+    pfkeys[1] = pk
+  else
+    sum_keys(sums, order, idx, idx + ch - 1)
+    for _, k in ipairs(span(idx + ch, cp)) do pfkeys[#pfkeys + 1] = k end
+  end
+  idx = idx + ch + cp
+  sum_keys(sums, order, idx, idx + oh - 1)
+  for _, k in ipairs(span(idx + oh, op)) do pfkeys[#pfkeys + 1] = k end
+  idx = idx + oh + op
+  local flat = {}
+  for _, f in ipairs(order) do flat[#flat + 1] = f; flat[#flat + 1] = string.format('%d', sums[f]) end
+  local pf = 0
+  if #pfkeys > 0 then pf = redis.call('PFCOUNT', unpack(pfkeys)) end
+  res[gi] = {flat, pf}
+end
+return res
+"""
+
+# SERIES: one text line per counter hash (a day or an hour):
+#   "<shares> <copy> <qr> <native> <clickbacks> <rec_impression> <rec_click> <net>=<n>,<net>=<n>"
+# KEYS: [series cache STRING (only when ARGV[2] == "1")], closed hashes, open hashes
+# ARGV[1]: a network id to keep only its shares and clickbacks, or ""; ARGV[2]: has cache;
+# ARGV[3]: number of closed hashes; ARGV[4]: cache TTL (s). Returns all lines joined by "\n".
+SERIES_SCRIPT = """
+local net, cached, nclosed, ttl = ARGV[1], ARGV[2] == '1', tonumber(ARGV[3]), tonumber(ARGV[4])
+local function line(key)
+  local h = redis.call('HGETALL', key)
+  local share, visit = 0, 0
+  local c = {copy = 0, qr = 0, native = 0, rec_impression = 0, rec_click = 0}
+  local nets = {}
+  for j = 1, #h, 2 do
+    local f, v = h[j], tonumber(h[j + 1])
+    local head = string.sub(f, 1, 6)
+    if head == 'share:' then
+      local n = string.sub(f, 7)
+      if net == '' or n == net then share = share + v; nets[#nets + 1] = n .. '=' .. string.format('%d', v) end
+    elseif head == 'visit:' then
+      if net == '' or string.sub(f, 7) == net then visit = visit + v end
+    elseif c[f] ~= nil then
+      c[f] = c[f] + v
+    end
+  end
+  return string.format('%d %d %d %d %d %d %d ', share, c.copy, c.qr, c.native, visit,
+                       c.rec_impression, c.rec_click) .. table.concat(nets, ',')
+end
+local first = 1
+local parts = {}
+if cached then
+  first = 2
+  local text = redis.call('GET', KEYS[1])
+  if not text then
+    local lines = {}
+    for k = 2, 1 + nclosed do lines[#lines + 1] = line(KEYS[k]) end
+    text = table.concat(lines, '\\n')
+    redis.call('SET', KEYS[1], text, 'EX', ttl)
+  end
+  parts[1] = text
+  first = 2 + nclosed
+end
+local lines = {}
+for k = first, #KEYS do lines[#lines + 1] = line(KEYS[k]) end
+if #lines > 0 then parts[#parts + 1] = table.concat(lines, '\\n') end
+return table.concat(parts, '\\n')
+"""
+
+
+def _script(r, source: str):
+    """The registered script object for this client (EVALSHA, loaded on first use), kept on
+    the client object itself."""
+    cache = getattr(r, "_share_service_scripts", None)
+    if cache is None:
+        cache = {}
+        r._share_service_scripts = cache
+    script = cache.get(source)
+    if script is None:
+        script = cache[source] = r.register_script(source)
+    return script
+
+
+def open_from(site, now: datetime | None = None) -> date:
+    """The first local day still open (counts may still change): today, or yesterday during
+    the first CLOSE_DELAY_SECONDS after midnight."""
+    now = now or datetime.now(site.tz)
+    return (now.astimezone(site.tz) - timedelta(seconds=CLOSE_DELAY_SECONDS)).date()
+
+
+def _span(days: list[date]) -> str:
+    return f"{day_id(days[0])}-{day_id(days[-1])}"
+
+
+@dataclass
+class SumGroup:
+    """Counter hashes and HLLs to fold, split into closed (cacheable) and open parts."""
+
+    closed_hashes: list[str]
+    closed_hlls: list[str]
+    open_hashes: list[str]
+    open_hlls: list[str]
+    cache: tuple[str, str] | None = None  # (sum cache key, HLL cache key)
+
+
+def _sum_call(r, groups: list[SumGroup], client=None):
+    """Queue (or run) the SUM script over ``groups``."""
+    key_list: list[str] = []
+    argv: list = [len(groups), CACHE_SECONDS]
+    for grp in groups:
+        use_cache = grp.cache is not None and bool(grp.closed_hashes)
+        if use_cache:
+            key_list += list(grp.cache)
+        key_list += grp.closed_hashes + grp.closed_hlls + grp.open_hashes + grp.open_hlls
+        argv += [1 if use_cache else 0, len(grp.closed_hashes), len(grp.closed_hlls),
+                 len(grp.open_hashes), len(grp.open_hlls)]
+    return _script(r, SUM_SCRIPT)(keys=key_list, args=argv, client=client)
+
+
+def _sum_result(raw) -> list[tuple[dict, int]]:
+    out = []
+    for flat, pf in raw:
+        out.append(({flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}, int(pf)))
+    return out
+
+
+SERIES_COLUMNS = ("total", "copy", "qr", "native", "clickbacks", "rec_impression", "rec_click")
+
+
+def _series_call(r, closed: list[str], open_: list[str], network: str | None,
+                 cache: str | None = None, client=None):
+    use_cache = cache is not None and bool(closed)
+    key_list = ([cache] if use_cache else []) + closed + open_
+    args = [network or "", "1" if use_cache else "0", len(closed), CACHE_SECONDS]
+    return _script(r, SERIES_SCRIPT)(keys=key_list, args=args, client=client)
+
+
+def _series_result(text: str, count: int) -> list[dict]:
+    lines = text.split("\n") if count else []
+    if len(lines) != count:
+        raise RuntimeError(f"series script answered {len(lines)} lines for {count} keys")
+    points = []
+    for line in lines:
+        parts = line.split(" ")
+        point = {name: int(v) for name, v in zip(SERIES_COLUMNS, parts[:7], strict=True)}
+        nets = {}
+        if parts[7]:
+            for pair in parts[7].split(","):
+                net, n = pair.split("=")
+                nets[net] = int(n)
+        point["networks"] = dict(sorted(nets.items()))
+        points.append(point)
+    return points
+
+
+def _period_group(site, period: Range, boundary: date) -> SumGroup:
+    closed = [d for d in period.dates() if d < boundary]
+    open_ = [d for d in period.dates() if d >= boundary]
+    return SumGroup(
+        [keys.site_day(site.id, day_id(d)) for d in closed],
+        [keys.uniques_day(site.id, day_id(d)) for d in closed],
+        [keys.site_day(site.id, day_id(d)) for d in open_],
+        [keys.uniques_day(site.id, day_id(d)) for d in open_],
+        (keys.stats_sum_cache(site.id, _span(closed)), keys.stats_hll_cache(site.id, _span(closed)))
+        if closed else None,
+    )
+
+
 # --- summary ---------------------------------------------------------------------------------
-def summary(r, site, rng: Range, network: str | None = None) -> dict:
+def summary(r, site, rng: Range, network: str | None = None,
+            now: datetime | None = None) -> dict:
     """Headline figures of ``rng`` and of the previous period of the same length, with the
-    relative change of each (null when the previous value is 0). One round trip."""
+    relative change of each (null when the previous value is 0). One round trip (SUM script)."""
     prev = rng.previous()
-    cur_days, prev_days = rng.dates(), prev.dates()
-    pipe = r.pipeline(transaction=False)
-    for d in cur_days + prev_days:
-        pipe.hgetall(keys.site_day(site.id, day_id(d)))
-    pipe.pfcount(*[keys.uniques_day(site.id, day_id(d)) for d in cur_days])
-    pipe.pfcount(*[keys.uniques_day(site.id, day_id(d)) for d in prev_days])
-    out = pipe.execute()
-    cur, old = empty_figures(), empty_figures()
-    for h in out[: len(cur_days)]:
-        fold(cur, h, network)
-    for h in out[len(cur_days): len(cur_days) + len(prev_days)]:
-        fold(old, h, network)
-    cur["uniques"], old["uniques"] = out[-2], out[-1]
+    boundary = open_from(site, now)
+    groups = [_period_group(site, rng, boundary), _period_group(site, prev, boundary)]
+    (cur_h, cur_u), (old_h, old_u) = _sum_result(_sum_call(r, groups))
+    cur, old = fold(empty_figures(), cur_h, network), fold(empty_figures(), old_h, network)
+    cur["uniques"], old["uniques"] = cur_u, old_u
     finish(cur)
     finish(old)
     change = {name: _change(cur[name], old[name]) for name in SCALARS}
@@ -231,117 +446,119 @@ def summary(r, site, rng: Range, network: str | None = None) -> dict:
 
 # --- time series -----------------------------------------------------------------------------
 def timeseries(r, site, rng: Range, network: str | None = None,
-               granularity: str | None = None) -> dict:
-    """Figures per local day, or per local hour for ranges up to 7 days. One round trip."""
+               granularity: str | None = None, now: datetime | None = None) -> dict:
+    """Figures per local day, or per local hour for ranges up to 7 days. One round trip
+    (SERIES script)."""
     if granularity not in (None, "day", "hour"):
         raise ApiError("bad_granularity", "'granularity' must be day or hour.")
     if granularity == "hour" and rng.days > HOURLY_MAX_DAYS:
         raise ApiError("bad_granularity", f"Hourly series cover at most {HOURLY_MAX_DAYS} days.")
     hourly = granularity == "hour" or (granularity is None and rng.days <= HOURLY_MAX_DAYS)
-    labels, key_names = [], []
+    boundary = open_from(site, now)
+    labels, closed, open_ = [], [], []
     for d in rng.dates():
+        target = closed if d < boundary else open_
         if hourly:
             for h in range(24):
                 labels.append(f"{d.isoformat()}T{h:02d}:00")
-                key_names.append(keys.site_hour(site.id, f"{day_id(d)}{h:02d}"))
+                target.append(keys.site_hour(site.id, f"{day_id(d)}{h:02d}"))
         else:
             labels.append(d.isoformat())
-            key_names.append(keys.site_day(site.id, day_id(d)))
-    pipe = r.pipeline(transaction=False)
-    for k in key_names:
-        pipe.hgetall(k)
-    points = []
-    for label, h in zip(labels, pipe.execute(), strict=True):
-        fig = fold(empty_figures(), h, network)
-        points.append({
-            "t": label, "total": fig["total"], "networks": dict(sorted(fig["networks"].items())),
-            "copy": fig["copy"], "qr": fig["qr"], "native": fig["native"],
-            "clickbacks": fig["clickbacks"], "rec_impression": fig["rec_impression"],
-            "rec_click": fig["rec_click"],
-        })
+            target.append(keys.site_day(site.id, day_id(d)))
+    closed_days = [d for d in rng.dates() if d < boundary]
+    cache = (keys.stats_series_cache(site.id, _span(closed_days), "hour" if hourly else "day",
+                                     network or "") if closed_days else None)
+    points = _series_result(_series_call(r, closed, open_, network, cache), len(labels))
+    for label, point in zip(labels, points, strict=True):
+        point["t"] = label
+    points = [{"t": p["t"], "total": p["total"], "networks": p["networks"], "copy": p["copy"],
+               "qr": p["qr"], "native": p["native"], "clickbacks": p["clickbacks"],
+               "rec_impression": p["rec_impression"], "rec_click": p["rec_click"]} for p in points]
     return {"site": site.id, **rng.as_dict(), "network": network, "timezone": site.timezone,
             "granularity": "hour" if hourly else "day", "points": points}
 
 
 # --- top articles ----------------------------------------------------------------------------
-# One round trip: build (if missing) the cached union of the closed days, then read its top
-# ``limit`` and the scores in it of every article shared today.
-# KEYS[1]  cache key (ZSET union of the closed days)    KEYS[2]  today's top set (may be absent)
-# KEYS[3..] the closed days' top sets (only read when the cache must be built)
-# ARGV[1]  cache TTL (seconds)   ARGV[2] limit   ARGV[3] "1" when there are closed days
-# Returns {top closed [member, score, ...], today [member, score, ...], closed scores of today's}
+# One round trip: build (if missing) the cached union of the range's closed days, then merge
+# the open days (today) into it exactly and answer only the top ``limit``. The top ``limit`` of
+# (closed + open) is among the top ``limit`` of the closed union plus every article shared on an
+# open day, so only those candidates are scored and sorted (in the script).
+# KEYS[1]  cache key (ZSET union of the closed days)
+# KEYS[2 .. 1+O]  the open days' top sets;  KEYS[2+O ..] the closed days' top sets (read only
+#                 when the cache must be built)
+# ARGV[1]  cache TTL (s)   ARGV[2] limit   ARGV[3] "1" when the range has closed days
+# ARGV[4]  O, the number of open days
+# Returns {member, score, member, score, ...} best first (ties: the greater member first).
 TOP_SCRIPT = """
-local cache, todaykey = KEYS[1], KEYS[2]
-if ARGV[3] == "1" and redis.call('EXISTS', cache) == 0 then
+local cache = KEYS[1]
+local closed = ARGV[3] == "1"
+local limit, nopen = tonumber(ARGV[2]), tonumber(ARGV[4])
+if closed and redis.call('EXISTS', cache) == 0 then
   local days = {}
-  for i = 3, #KEYS do days[#days + 1] = KEYS[i] end
+  for i = 2 + nopen, #KEYS do days[#days + 1] = KEYS[i] end
   redis.call('ZUNIONSTORE', cache, #days, unpack(days))
   redis.call('ZADD', cache, 0, '')  -- marks an empty union as built; never listed (score 0)
   redis.call('EXPIRE', cache, tonumber(ARGV[1]))
 end
-local limit = tonumber(ARGV[2])
-local top = {}
-if ARGV[3] == "1" then
-  top = redis.call('ZREVRANGEBYSCORE', cache, '+inf', '(0', 'WITHSCORES', 'LIMIT', 0, limit)
-end
-local today = redis.call('ZRANGE', todaykey, 0, -1, 'WITHSCORES')
-local closed = {}
-if ARGV[3] == "1" and #today > 0 then
-  local members = {}
-  for i = 1, #today, 2 do members[#members + 1] = today[i] end
-  for i = 1, #members, 5000 do
-    local chunk = {}
-    for j = i, math.min(i + 4999, #members) do chunk[#chunk + 1] = members[j] end
-    local scores = redis.call('ZMSCORE', cache, unpack(chunk))
-    for j = 1, #scores do closed[#closed + 1] = scores[j] or false end
+local score, members = {}, {}
+if closed then
+  local top = redis.call('ZREVRANGEBYSCORE', cache, '+inf', '(0', 'WITHSCORES', 'LIMIT', 0, limit)
+  for i = 1, #top, 2 do
+    members[#members + 1] = top[i]
+    score[top[i]] = tonumber(top[i + 1])
   end
 end
-return {top, today, closed}
+local fresh, names = {}, {}
+for k = 2, 1 + nopen do
+  local rows = redis.call('ZRANGE', KEYS[k], 0, -1, 'WITHSCORES')
+  for i = 1, #rows, 2 do
+    local m = rows[i]
+    if fresh[m] == nil then fresh[m] = 0; names[#names + 1] = m end
+    fresh[m] = fresh[m] + tonumber(rows[i + 1])
+  end
+end
+local base = {}
+if closed then
+  for i = 1, #names, 1000 do
+    local chunk = {}
+    for j = i, math.min(i + 999, #names) do chunk[#chunk + 1] = names[j] end
+    local got = redis.call('ZMSCORE', cache, unpack(chunk))
+    for j = 1, #chunk do base[chunk[j]] = tonumber(got[j]) or 0 end
+  end
+end
+for _, m in ipairs(names) do
+  if score[m] == nil then members[#members + 1] = m end
+  score[m] = (base[m] or 0) + fresh[m]
+end
+table.sort(members, function(a, b)
+  if score[a] ~= score[b] then return score[a] > score[b] end
+  return a > b
+end)
+local out = {}
+for i = 1, math.min(limit, #members) do
+  out[#out + 1] = members[i]
+  out[#out + 1] = string.format('%d', score[members[i]])
+end
+return out
 """
-
-
-def _pairs(flat) -> list[tuple[str, float]]:
-    return [(flat[i], float(flat[i + 1])) for i in range(0, len(flat), 2)]
 
 
 def top_scores(r, site, rng: Range, network: str | None = None, limit: int = 10,
                now: datetime | None = None) -> list[tuple[str, int]]:
     """[(article id, shares over the range)] best first (ties: higher id first), at most
-    ``limit``. Exact: the closed days come from the cached union, the open day (today, or a
-    future day) is merged in."""
-    t = today(site, now)
-    closed = [d for d in rng.dates() if d < t]
-    open_days = [d for d in rng.dates() if d >= t]
-    scores: dict[str, float] = {}
-    cache = keys.stats_top_cache(site.id, f"{day_id(rng.start)}-{day_id(min(rng.end, t))}",
-                                 network or "")
-    # Only today can be open inside a range (future days hold nothing); others are summed too.
-    open_keys = [keys.top_day(site.id, day_id(d), network or "") for d in open_days]
-    closed_keys = [keys.top_day(site.id, day_id(d), network or "") for d in closed]
-    first_open = open_keys[0] if open_keys else keys.top_day(site.id, "00000000", network or "")
-    top, today_flat, closed_of_today = r.eval(
-        TOP_SCRIPT, 2 + len(closed_keys), cache, first_open, *closed_keys,
-        TOP_CACHE_SECONDS, limit, "1" if closed_keys else "0")
-    for member, score in _pairs(top):
-        scores[member] = score
-    for i, (member, score) in enumerate(_pairs(today_flat)):
-        base = closed_of_today[i] if i < len(closed_of_today) else None
-        scores[member] = (float(base) if base else 0.0) + score
-    if len(open_keys) > 1:  # more than one open day (a range reaching into the future)
-        pipe = r.pipeline(transaction=False)
-        for k in open_keys[1:]:
-            pipe.zrange(k, 0, -1, withscores=True)
-        for rows in pipe.execute():
-            for member, score in rows:
-                scores[member] = scores.get(member, 0.0) + score
-    ranked = sorted(((m, int(s)) for m, s in scores.items() if s > 0 and m),
-                    key=lambda kv: (-kv[1], _neg(kv[0])))
-    return ranked[:limit]
-
-
-def _neg(member: str) -> tuple:
-    # Ties: higher id first, like ZREVRANGE.
-    return tuple(-ord(c) for c in member)
+    ``limit``. Exact: the closed days come from the cached union, the open days (today, and
+    any later day of the range) are merged in live."""
+    boundary = open_from(site, now)
+    closed = [d for d in rng.dates() if d < boundary]
+    open_days = [d for d in rng.dates() if d >= boundary]
+    net = network or ""
+    cache = keys.stats_top_cache(site.id, _span(closed), net) if closed else ""
+    closed_keys = [keys.top_day(site.id, day_id(d), net) for d in closed]
+    open_keys = [keys.top_day(site.id, day_id(d), net) for d in open_days]
+    flat = _script(r, TOP_SCRIPT)(
+        keys=[cache or keys.stats_top_cache(site.id, "none", net), *open_keys, *closed_keys],
+        args=[CACHE_SECONDS, limit, "1" if closed_keys else "0", len(open_keys)])
+    return [(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2) if flat[i]]
 
 
 def top(r, site, rng: Range, network: str | None = None, limit: int = 10,
@@ -364,31 +581,25 @@ def top(r, site, rng: Range, network: str | None = None, limit: int = 10,
 # --- one article -----------------------------------------------------------------------------
 def article(r, site, canonical_url: str, rng: Range) -> dict:
     """One article over the range: daily series, networks, clickbacks, UTM breakdown, unique
-    sharers, plus all-time totals. One round trip."""
+    sharers, plus all-time totals. One pipelined round trip (SERIES and SUM scripts)."""
     aid = keys.article_id(canonical_url)
     dates = rng.dates()
+    day_keys = [keys.article_day(site.id, aid, day_id(d)) for d in dates]
+    hlls = [keys.uniques_article_day(site.id, aid, day_id(d)) for d in dates]
     pipe = r.pipeline(transaction=False)
-    for d in dates:
-        pipe.hgetall(keys.article_day(site.id, aid, day_id(d)))
-    pipe.pfcount(*[keys.uniques_article_day(site.id, aid, day_id(d)) for d in dates])
+    _series_call(r, [], day_keys, None, client=pipe)
+    _sum_call(r, [SumGroup([], [], day_keys, hlls)], client=pipe)
     pipe.hgetall(keys.article_totals(site.id, aid))
     pipe.hget(keys.article(site.id, aid), "title")
-    out = pipe.execute()
-    day_hashes = out[: len(dates)]
-    uniques, totals, title = out[len(dates)], out[len(dates) + 1], out[len(dates) + 2]
-    fig = empty_figures()
-    utm: dict[str, int] = {}
+    series_text, summed, totals, title = pipe.execute()
+    ((range_hash, uniques),) = _sum_result(summed)
+    fig = fold(empty_figures(), range_hash)
     series = []
-    for d, h in zip(dates, day_hashes, strict=True):
-        fold(fig, h)
-        day = fold(empty_figures(), h)
-        series.append({"t": d.isoformat(), "total": day["total"],
-                       "networks": dict(sorted(day["networks"].items())),
-                       "copy": day["copy"], "qr": day["qr"], "native": day["native"],
-                       "clickbacks": day["clickbacks"]})
-        for field, raw in h.items():
-            if field.startswith("utm:"):
-                utm[field[4:]] = utm.get(field[4:], 0) + int(raw)
+    for d, p in zip(dates, _series_result(series_text, len(dates)), strict=True):
+        series.append({"t": d.isoformat(), "total": p["total"], "networks": p["networks"],
+                       "copy": p["copy"], "qr": p["qr"], "native": p["native"],
+                       "clickbacks": p["clickbacks"]})
+    utm = {field[4:]: int(v) for field, v in range_hash.items() if field.startswith("utm:")}
     fig["uniques"] = uniques
     finish(fig)
     utm_rows = []

@@ -279,3 +279,33 @@ def test_openapi_describes_every_stats_route(client):
         assert {"ApiKey": []} in op["security"]
     assert spec["components"]["securitySchemes"]["ApiKey"]["name"] == "X-Api-Key"
     assert "text/csv" in spec["paths"]["/api/v1/stats/top"]["get"]["responses"]["200"]["content"]
+
+
+def test_summary_and_series_merge_cached_closed_days_with_today(app, client, key, redis):
+    site = app.config["SITES"]["default"]
+    today = stats.today(site)
+    noon = datetime.combine(today, datetime.min.time(), PARIS).replace(hour=12)
+    for back in (1, 2):
+        for i in range(back * 2):
+            record_at(app, noon - timedelta(days=back),
+                      {"type": "share", "url": ARTICLES[back], "network": "linkedin"}, f"c{back}-{i}")
+    app.extensions["recorder"].flush()
+    rng = {"from": (today - timedelta(days=2)).isoformat(), "to": today.isoformat()}
+    first = get(client, key, "/api/v1/stats/summary", **rng)["current"]
+    assert first["total"] == 6 and first["uniques"] == 6
+    series = get(client, key, "/api/v1/stats/timeseries", granularity="day", **rng)["points"]
+    assert [p["total"] for p in series] == [4, 2, 0]
+    # the closed days are now cached (with an expiry) ...
+    cached = redis.keys(keys.stats_sum_cache(site.id, "*")) + redis.keys(
+        keys.stats_series_cache(site.id, "*", "*"))
+    assert cached and all(0 < redis.ttl(k) <= stats.CACHE_SECONDS for k in cached)
+    # ... and today's traffic still shows at once, exactly
+    send(app, [(f"203.0.113.{i}", "events",
+                {"type": "share", "url": ARTICLES[0], "network": "linkedin"}) for i in range(5)])
+    again = get(client, key, "/api/v1/stats/summary", **rng)["current"]
+    assert again["total"] == 11 and again["networks"] == {"linkedin": 11}
+    assert abs(again["uniques"] - 11) <= 1
+    series = get(client, key, "/api/v1/stats/timeseries", granularity="day", **rng)["points"]
+    assert [p["total"] for p in series] == [4, 2, 5]
+    hourly = get(client, key, "/api/v1/stats/timeseries", **rng)["points"]
+    assert sum(p["total"] for p in hourly) == 11 and len(hourly) == 72
