@@ -71,3 +71,27 @@ def test_catalogue_reset_is_noticed(redis):
     answer = recommender.recommend(redis, site, records[0]["url"], 5, now=NOW)
     assert answer["fallback"] is True     # the old article is gone with the old catalogue
     assert len(recommender.indexes["default"]) == 60
+
+
+def test_restarted_worker_starts_from_its_snapshot(redis, tmp_path):
+    settings, site, records = setup()
+    store.save_articles(redis, "default", records[:800])
+    first = Recommender(settings, cache_size=0, snapshot_dir=str(tmp_path))
+    first.recommend(redis, site, records[0]["url"], 5, now=NOW)   # full (bulk) load
+    assert (tmp_path / "default.index").exists()
+    snapshot_version = first.indexes["default"].version
+
+    store.save_articles(redis, "default", records[800:810])        # while it was down
+    restarted = Recommender(settings, cache_size=0, snapshot_dir=str(tmp_path))
+    restarted.recommend(redis, site, records[0]["url"], 5, now=NOW)
+    index = restarted.indexes["default"]
+    assert index.version == snapshot_version + 10   # the snapshot plus ten incremental changes
+    assert len(index) == 810
+    cold = Recommender(settings, cache_size=0)
+    assert answers(restarted, redis, site, records[:810]) == answers(cold, redis, site,
+                                                                       records[:810])
+
+    (tmp_path / "default.index").write_bytes(b"not a pickle")      # damaged: ignored
+    again = Recommender(settings, cache_size=0, snapshot_dir=str(tmp_path))
+    assert len(again.recommend(redis, site, records[0]["url"], 5, now=NOW)["items"]) == 5
+    assert len(again.indexes["default"]) == 810

@@ -16,10 +16,15 @@ A :class:`Recommender` lives once per worker process (the web layer keeps it in
 
 Answers are cached per worker for the same article, limit and catalogue/popularity state, for at
 most a minute (the recency clock moves by the minute).
+
+With ``snapshot_dir`` (the web layer uses ``INSTANCE_PATH/recommend``), a worker that indexed in
+bulk (a full load) saves its index there; a restarted worker loads it and syncs only the changes
+made since, instead of re-reading the whole catalogue.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -36,8 +41,9 @@ POP_TOP = 1000          # most-shared articles read per day
 
 
 class Recommender:
-    def __init__(self, settings, cache_size: int = 2048):
+    def __init__(self, settings, cache_size: int = 2048, snapshot_dir: str | None = None):
         self.settings = settings
+        self.snapshot_dir = snapshot_dir
         self.half_life = float(settings.get("RECOMMEND_HALF_LIFE_DAYS", 7.0))
         self.pop_days = int(settings.get("RECOMMEND_POPULARITY_DAYS", 7))
         self.pop_ttl = float(settings.get("RECOMMEND_POPULARITY_TTL", 30))
@@ -50,9 +56,13 @@ class Recommender:
     # -- state ---------------------------------------------------------------------------------
     def index(self, client, site) -> SiteIndex:
         idx = self.indexes.get(site.id)
+        path = os.path.join(self.snapshot_dir, f"{site.id}.index") if self.snapshot_dir else None
         if idx is None:
-            idx = self.indexes[site.id] = SiteIndex(site)
+            idx = (SiteIndex.from_snapshot(site, path) if path else None) or SiteIndex(site)
+            self.indexes[site.id] = idx
         idx.sync(client)
+        if path and idx.bulk_synced:
+            idx.save_snapshot(path)
         return idx
 
     def shares(self, client, site, now: float) -> tuple[int, dict[str, float], list[str]]:
@@ -110,10 +120,10 @@ class Recommender:
         if slot is not None:
             allowed[slot] = False
             content = idx.candidates(slot, allowed, MAX_QUERY_TERMS, CANDIDATES)
-            my_tags, my_section = idx.doc_tags[slot], idx.doc_section[slot]
+            my_tags, my_section = set(idx.doc_tags[slot]), idx.doc_section[slot]
             scored = []
             for cand, sim in content.items():
-                tags = scoring.jaccard(my_tags, idx.doc_tags[cand])
+                tags = scoring.jaccard(my_tags, set(idx.doc_tags[cand])) if my_tags else 0.0
                 section = 1.0 if my_section and my_section == idx.doc_section[cand] else 0.0
                 rel = scoring.relevance(sim, tags, section)
                 if rel < scoring.MIN_RELEVANCE:
@@ -132,7 +142,7 @@ class Recommender:
             pool = scored[: max(4 * limit, 20)]
             for cand in pool:
                 cand["terms"] = frozenset(idx.doc_terms[cand["slot"]])
-                cand["title_terms"] = idx.doc_title[cand["slot"]]
+                cand["title_terms"] = frozenset(idx.doc_title[cand["slot"]])
             chosen = scoring.mmr(pool, limit)
         if len(chosen) < limit:
             chosen += self._fill(idx, allowed, limit - len(chosen), chosen, shares, ranked,
@@ -149,7 +159,7 @@ class Recommender:
             aid = idx.aids[slot]
             if aid in taken:
                 return
-            terms, title = frozenset(idx.doc_terms[slot]), idx.doc_title[slot]
+            terms, title = frozenset(idx.doc_terms[slot]), frozenset(idx.doc_title[slot])
             if any(scoring.same_story(title, p["title_terms"], terms, p["terms"])
                    for p in picked if "terms" in p):
                 return

@@ -26,6 +26,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import pickle
 from array import array
 
 import numpy as np
@@ -38,6 +40,7 @@ INDEX_FIELDS = ("title", "description", "tags", "section", "published", "modifie
 LOAD_CHUNK = 2000
 BULK_THRESHOLD = 500   # changes at once (a full load, a big import): postings built in bulk
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+SNAPSHOT_FORMAT = 1
 
 
 class SiteIndex:
@@ -53,8 +56,8 @@ class SiteIndex:
         self.aids: list[str] = []
         self.doc_terms: list[array] = []       # term ids
         self.doc_weights: list[array] = []     # their weights
-        self.doc_tags: list[frozenset] = []    # tag term ids
-        self.doc_title: list[frozenset] = []   # title term ids
+        self.doc_tags: list[tuple] = []        # tag term ids (tuples: a third of a frozenset's
+        self.doc_title: list[tuple] = []       # memory; sets are made for candidates only)
         self.doc_section: list[int] = []
         self.capacity = 1024
         self.dates = np.zeros(self.capacity, dtype=np.float64)
@@ -71,6 +74,8 @@ class SiteIndex:
         self.alive = 0
         self.dead = 0
         self.version = 0  # bumped at every applied change (result caches key on it)
+        self._allowed_key: tuple | None = None
+        self._allowed = _EMPTY[0]
 
     # -- building ------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -148,9 +153,9 @@ class SiteIndex:
         self.aids.append(aid)
         self.doc_terms.append(tids)
         self.doc_weights.append(weights)
-        self.doc_tags.append(frozenset(term_id[t] for t in map(text.tag_term, tags)
-                                       if t in term_id))
-        self.doc_title.append(frozenset(term_id[t] for t in title_words if t in term_id))
+        self.doc_tags.append(tuple(sorted({term_id[t] for t in map(text.tag_term, tags)
+                                           if t in term_id})))
+        self.doc_title.append(tuple(sorted({term_id[t] for t in title_words if t in term_id})))
         self.doc_section.append(sid)
         self.dates[slot] = _int(record.get("published")) or _int(record.get("modified")) or 0
         self.eligible[slot] = section not in self.excluded
@@ -238,9 +243,45 @@ class SiteIndex:
         self._rebuild_postings(range(len(self.aids)))
         self.version += 1
 
+    # -- snapshots: a restarted worker starts from its last full index, then syncs the rest ---
+    def save_snapshot(self, path) -> None:
+        """Write this index to ``path`` (atomically). Only this service reads it back."""
+        for tid in list(self.pending):
+            self.postings(tid)
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("site", "pending", "_allowed", "_allowed_key", "bulk_synced")}
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(tmp, "wb") as fh:
+                pickle.dump((SNAPSHOT_FORMAT, self.site.id, self.excluded, state), fh,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("cannot write the index snapshot %s: %s", path, exc)
+
+    @classmethod
+    def from_snapshot(cls, site, path) -> SiteIndex | None:
+        """The index saved at ``path`` for this site (same excluded sections), or None."""
+        try:
+            with open(path, "rb") as fh:
+                fmt, site_id, excluded, state = pickle.load(fh)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - a damaged snapshot is simply not used
+            log.warning("index snapshot %s unreadable (%s): ignored", path, exc)
+            return None
+        index = cls(site)
+        if fmt != SNAPSHOT_FORMAT or site_id != site.id or excluded != index.excluded:
+            return None
+        index.__dict__.update(state)
+        return index
+
     # -- syncing from Redis --------------------------------------------------------------------
     def sync(self, client) -> bool:
-        """Apply the catalogue changes made since the last sync. Returns True if any."""
+        """Apply the catalogue changes made since the last sync. Returns True if any.
+        ``self.bulk_synced`` tells whether this sync indexed in bulk (worth a snapshot)."""
+        self.bulk_synced = False
         epoch, seq = client.hmget(keys.catalogue_seq(self.site.id), "epoch", "seq")
         seq = int(seq or 0)
         if epoch != self.epoch:
@@ -250,14 +291,18 @@ class SiteIndex:
             self.epoch, self.seq = epoch, 0
             if epoch is None:
                 return False
-        elif seq <= self.seq:
+        elif seq < self.seq:  # the catalogue went back in time (a restored backup): reload
+            log.info("catalogue of %s is older than the index: reloading", self.site.id)
+            self._reset()
+            self.seq = 0
+        elif seq == self.seq:
             return False
         changes = client.zrangebyscore(keys.catalogue_changes(self.site.id), f"({self.seq}",
                                        "+inf", withscores=True)
         if not changes:
             return False
         changes.sort(key=lambda item: item[1])
-        bulk = len(changes) >= BULK_THRESHOLD
+        bulk = self.bulk_synced = len(changes) >= BULK_THRESHOLD
         for start in range(0, len(changes), LOAD_CHUNK):
             chunk = changes[start:start + LOAD_CHUNK]
             pipe = client.pipeline(transaction=False)
@@ -325,7 +370,15 @@ class SiteIndex:
 
     def allowed(self, now: float, max_age_days: int) -> np.ndarray:
         """Eligible slots (alive, section not excluded) within the site's maximum age. Articles
-        without any date are kept (they get no recency credit)."""
+        without any date are kept (they get no recency credit). A fresh copy: callers may
+        change it; the mask itself is cached for the same index state and minute."""
+        key = (self.version, len(self.aids), now, max_age_days)
+        if self._allowed_key == key:
+            return self._allowed.copy()
+        self._allowed_key, self._allowed = key, self._allowed_mask(now, max_age_days)
+        return self._allowed.copy()
+
+    def _allowed_mask(self, now: float, max_age_days: int) -> np.ndarray:
         n = len(self.aids)
         mask = self.eligible[:n].copy()
         if max_age_days > 0:

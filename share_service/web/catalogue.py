@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import os
+
 import redis
 from flask import Blueprint, current_app, jsonify, request
 
@@ -27,7 +29,8 @@ def recommender() -> Recommender:
     app = current_app._get_current_object()
     rec = app.extensions.get("recommender")
     if rec is None:
-        rec = app.extensions["recommender"] = Recommender(app.config)
+        rec = app.extensions["recommender"] = Recommender(
+            app.config, snapshot_dir=os.path.join(app.instance_path, "recommend"))
     return rec
 
 
