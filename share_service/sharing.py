@@ -16,6 +16,7 @@ line) and bounded; nothing here is stored or counted.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import escape
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -25,6 +26,10 @@ from .errors import ApiError
 
 TITLE_MAX = 300  # characters, after cleaning
 TEXT_MAX = 1000
+# Longest request line (path + query) of a tracked URL: gunicorn refuses request lines over
+# 4094 bytes by default (limit_request_line), so text, then title, are shortened to fit.
+TRACKED_REQUEST_MAX = 4000
+ELLIPSIS = "…"
 # C0 controls but tab and line feed, DEL, and the C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\u2028|\u2029")
@@ -121,6 +126,46 @@ def service_url(base_url: str, path: str, params: list[tuple[str, str]]) -> str:
     return f"{base_url.rstrip('/')}{path}" + (f"?{query}" if query else "")
 
 
+def _request_line_length(url: str) -> int:
+    parts = urlsplit(url)
+    return len(parts.path) + 1 + len(parts.query)
+
+
+def tracked_url(base_url: str, network_id: str, clean_url: str, title: str = "", text: str = "",
+                image: str = "") -> str:
+    """``<base>/s/<network>?url=&title=&text=&image=``, at most TRACKED_REQUEST_MAX long (path and
+    query): when too long, the text is shortened (with an ellipsis), then the title, then the
+    image left out. The article URL is never cut."""
+
+    def build(t: str, x: str, img: str) -> str:
+        return service_url(base_url, f"/s/{network_id}",
+                           [("url", clean_url), ("title", t), ("text", x), ("image", img)])
+
+    url = build(title, text, image)
+    if _request_line_length(url) <= TRACKED_REQUEST_MAX:
+        return url
+
+    def longest(value: str, make) -> str | None:
+        # the longest prefix (+ ellipsis) of value that fits, by bisection; None if none fits
+        low, high, best = 0, len(value) - 1, None
+        while low <= high:
+            mid = (low + high) // 2
+            candidate = value[:mid].rstrip() + ELLIPSIS if mid else ""
+            if _request_line_length(make(candidate)) <= TRACKED_REQUEST_MAX:
+                best, low = candidate, mid + 1
+            else:
+                high = mid - 1
+        return best
+
+    short_text = longest(text, lambda x: build(title, x, image)) if text else None
+    if short_text is not None:
+        return build(title, short_text, image)
+    short_title = longest(title, lambda t: build(t, "", image)) if title else None
+    if short_title is not None:
+        return build(short_title, "", image)
+    return build("", "", "")
+
+
 def markdown_text(text: str) -> str:
     """One line of link text: markup characters backslash-escaped, ``<`` and ``>`` as entities
     (so that no raw tag ever appears in a snippet)."""
@@ -147,7 +192,24 @@ def share_payload(site, raw_url: str | None, *, base_url: str, title: str | None
                   text: str | None = None, image: str | None = None,
                   networks_param: str | None = None, lang: str | None = None,
                   max_url_length: int = 2048) -> dict:
-    """The whole share API answer (see the module docstring). Raises ApiError on bad input."""
+    """The whole share API answer (see the module docstring). Raises ApiError on bad input.
+
+    Answers are memoized (LRU, 1024 entries: the same article is asked for again and again);
+    each call gets its own copy, free to change."""
+    payload = _share_payload(site, raw_url, base_url, title, text, image, networks_param, lang,
+                             max_url_length)
+    return {
+        **payload,
+        "networks": [{**n, "popup": dict(n["popup"]) if n["popup"] else None}
+                     for n in payload["networks"]],
+        "copy": dict(payload["copy"]),
+        "qr": dict(payload["qr"]),
+    }
+
+
+@lru_cache(maxsize=1024)
+def _share_payload(site, raw_url, base_url, title, text, image, networks_param, lang,
+                   max_url_length) -> dict:
     clean_url, canonical_url = urls.article_from_request(raw_url, site, max_url_length)
     title = clean_title(title)
     text = clean_text(text)
@@ -168,8 +230,7 @@ def share_payload(site, raw_url: str | None, *, base_url: str, title: str | None
             "label": label,
             "share_url": network_share_url(site, net, clean_url, title=title, text=text,
                                            image=image),
-            "tracked_url": service_url(base_url, f"/s/{net.id}", [
-                ("url", clean_url), ("title", title), ("text", text), ("image", image)]),
+            "tracked_url": tracked_url(base_url, net.id, clean_url, title, text, image),
             "color": net.color,
             # None: no popup (mailto opens the mail client in place)
             "popup": {"width": width, "height": height} if width and height else None,

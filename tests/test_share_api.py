@@ -273,3 +273,30 @@ def test_bar_in_a_real_browser_accessible_and_working_without_js(live_server, br
         assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
     finally:
         js_page.close()
+
+
+def test_tracked_urls_fit_gunicorns_request_line_limit(client):
+    long_url = "https://www.lequotidien.example/" + "%C3%A9" * 300  # 1800+ characters encoded
+    body = get_share(client, url=long_url, title="T" * 300, text="😀 " * 500,
+                     image="https://cdn.lequotidien.example/i.jpg").get_json()
+    for entry in body["networks"]:
+        parts = urlsplit(entry["tracked_url"])
+        assert len(parts.path) + 1 + len(parts.query) <= 4000
+        tracked = params(entry["tracked_url"])
+        assert tracked["url"] == long_url and tracked["title"] == "T" * 300
+        assert tracked["text"].endswith("…") and ("😀 " * 500).startswith(tracked["text"][:-1])
+        assert tracked["image"] == "https://cdn.lequotidien.example/i.jpg"
+
+
+def test_answers_are_memoized_but_each_caller_gets_its_own_copy(app):
+    from share_service import sharing
+
+    site = app.config["SITES"]["default"]
+    sharing._share_payload.cache_clear()
+    first = sharing.share_payload(site, ARTICLE, base_url="http://s", title=TITLE)
+    first["networks"][0]["popup"]["width"] = 1
+    first["copy"]["url"] = "changed"
+    second = sharing.share_payload(site, ARTICLE, base_url="http://s", title=TITLE)
+    assert sharing._share_payload.cache_info().hits == 1
+    assert second["networks"][0]["popup"]["width"] == 600
+    assert "utm_source=copy" in second["copy"]["url"]
