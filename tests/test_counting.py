@@ -185,8 +185,10 @@ def test_exact_counts_under_concurrent_requests(app, redis, live_server):
 
 
 def test_one_script_call_per_site_per_flush(make_app, redis):
+    # a long flush interval: the background thread stays asleep, every command below is ours
     app = make_app({"SITES": {"default": {"allowed_hosts": ["www.lequotidien.example"]},
-                              "other": {"allowed_hosts": ["www.autre.example"]}}})
+                              "other": {"allowed_hosts": ["www.autre.example"]}},
+                    "FLUSH_INTERVAL_MS": 60000})
     recorder = record(app, {"type": "share", "url": A1, "network": "facebook"})
     recorder.flush()  # loads the script
     redis.config_resetstat()

@@ -1,25 +1,33 @@
 -- record.lua: count one batch of events of ONE site, atomically (share_service.counting.recorder).
 --
 -- KEYS: every key the batch touches, all named by share_service/keys.py and all carrying the
---       site's {hash tag} (one Redis Cluster slot): counter HASHes, top-article ZSETs, unique-
---       sharer HyperLogLogs, the aid -> canonical URL HASH, and one dedupe STRING per event.
--- ARGV (flat list, read left to right):
+--       site's {hash tag} (one Redis Cluster slot): KEYS[1] is the aid -> canonical URL HASH;
+--       then counter HASHes, top-article ZSETs and unique-sharer HyperLogLogs; the last N keys
+--       are the events' dedupe STRINGs, in event order (KEYS[D + j] for event j).
+-- ARGV (flat, read left to right):
 --   dedupe_ttl      seconds: each event's dedupe key is SET NX EX dedupe_ttl
---   retention_ttl   seconds: EXPIRE set on every per-day / per-hour key the batch touches
---   T, then T key indexes         keys that expire (per-day / per-hour)
---   G, then G groups; events of one group increment the same things:
---        nh, then nh pairs (key index, field)    HINCRBY key field <counted events of group>
---        nz, then nz pairs (key index, member)   ZINCRBY key <counted events of group> member
---        np, then np key indexes                 PFADD key <visitor of each counted event>
---   U, then U triples (key index, field, value)  HSET (article id -> canonical URL)
---   N, then N triples (group, dedupe key index, visitor hash)
--- An event is counted when SET NX on its dedupe key succeeds (exact dedupe, event by event);
--- counts are summed per (key, field) before one HINCRBY / ZINCRBY / PFADD per distinct target.
--- Returns {counted, duplicates}.
+--   retention_ttl   seconds: EXPIRE for per-day / per-hour keys
+--   T, then T key indexes     per-day keys whose TTL must be (re)set if written now
+--   G, then G groups of 13: events of one group increment the same counters:
+--        field       counter field, e.g. "share:facebook"
+--        utm_field   "utm:<source>|<medium>|<campaign>" or "" (article hashes only)
+--        member      the article id (top-set member)
+--        url         canonical URL to record under the article id, or "" (already recorded)
+--        t ad sd sh st   indexes of the HASHes: article totals, article day, site day,
+--                        site hour, site totals  -> HINCRBY field by the group's counted events
+--        top topnet      indexes of the day's top ZSETs (0: none) -> ZINCRBY member
+--        uv uva          indexes of the unique-sharer HLLs (0: none) -> PFADD visitors
+--   D               index offset of the dedupe keys in KEYS
+--   N, then N pairs (group, visitor hash)
+-- An event is counted when SET NX on its dedupe key succeeds (exact dedupe, event by event).
+-- Counts are summed per (key, field) over the batch before one HINCRBY / ZINCRBY / PFADD per
+-- distinct target. Returns {counted, duplicates, {key indexes given a TTL}, {groups whose URL
+-- was recorded}}.
 
+local argv = ARGV
 local i = 1
 local function nextarg()
-  local v = ARGV[i]
+  local v = argv[i]
   i = i + 1
   return v
 end
@@ -27,64 +35,70 @@ end
 local dedupe_ttl = nextarg()
 local retention = nextarg()
 
-local ttl_keys = {}
-for _ = 1, tonumber(nextarg()) do ttl_keys[#ttl_keys + 1] = tonumber(nextarg()) end
+local wants_ttl = {}
+for _ = 1, tonumber(nextarg()) do wants_ttl[tonumber(nextarg())] = true end
 
 local groups = {}
 for g = 1, tonumber(nextarg()) do
-  local grp = {h = {}, z = {}, p = {}, count = 0}
-  for _ = 1, tonumber(nextarg()) do
-    local k = tonumber(nextarg())
-    grp.h[#grp.h + 1] = {k, nextarg()}
-  end
-  for _ = 1, tonumber(nextarg()) do
-    local k = tonumber(nextarg())
-    grp.z[#grp.z + 1] = {k, nextarg()}
-  end
-  for _ = 1, tonumber(nextarg()) do grp.p[#grp.p + 1] = tonumber(nextarg()) end
-  groups[g] = grp
-end
-
-local urls = {}
-for _ = 1, tonumber(nextarg()) do
-  local k = tonumber(nextarg())
-  local f = nextarg()
-  urls[#urls + 1] = {k, f, nextarg()}
+  groups[g] = {
+    field = nextarg(), utm = nextarg(), member = nextarg(), url = nextarg(),
+    t = tonumber(nextarg()), ad = tonumber(nextarg()), sd = tonumber(nextarg()),
+    sh = tonumber(nextarg()), st = tonumber(nextarg()),
+    top = tonumber(nextarg()), topnet = tonumber(nextarg()),
+    uv = tonumber(nextarg()), uva = tonumber(nextarg()),
+    count = 0,
+  }
 end
 
 -- Events: exact dedupe, one SET NX per event.
+local dbase = tonumber(nextarg())
 local counted, duplicates = 0, 0
 local hll = {}
-for _ = 1, tonumber(nextarg()) do
+local function hll_add(k, visitor)
+  local list = hll[k]
+  if not list then list = {}; hll[k] = list end
+  list[#list + 1] = visitor
+end
+for j = 1, tonumber(nextarg()) do
   local grp = groups[tonumber(nextarg())]
-  local dk = tonumber(nextarg())
   local visitor = nextarg()
-  if redis.call('SET', KEYS[dk], '1', 'NX', 'EX', dedupe_ttl) then
+  if redis.call('SET', KEYS[dbase + j], '1', 'NX', 'EX', dedupe_ttl) then
     counted = counted + 1
     grp.count = grp.count + 1
-    for _, k in ipairs(grp.p) do
-      local list = hll[k]
-      if not list then list = {}; hll[k] = list end
-      list[#list + 1] = visitor
-    end
+    if grp.uv > 0 then hll_add(grp.uv, visitor) end
+    if grp.uva > 0 then hll_add(grp.uva, visitor) end
   else
     duplicates = duplicates + 1
   end
 end
 
--- Sum per (key, field) across groups, then one command per distinct target.
-local hsum, zsum = {}, {}
-for _, grp in ipairs(groups) do
-  if grp.count > 0 then
-    for _, op in ipairs(grp.h) do
-      local t = hsum[op[1]]
-      if not t then t = {}; hsum[op[1]] = t end
-      t[op[2]] = (t[op[2]] or 0) + grp.count
+-- Sum per (key, field) across the groups that counted, then one command per distinct target.
+local hsum, zsum, touched, url_groups = {}, {}, {}, {}
+local function add(sums, k, f, n)
+  local t = sums[k]
+  if not t then t = {}; sums[k] = t end
+  t[f] = (t[f] or 0) + n
+  touched[k] = true
+end
+for g, grp in ipairs(groups) do
+  local n = grp.count
+  if n > 0 then
+    add(hsum, grp.t, grp.field, n)
+    add(hsum, grp.ad, grp.field, n)
+    add(hsum, grp.sd, grp.field, n)
+    add(hsum, grp.sh, grp.field, n)
+    add(hsum, grp.st, grp.field, n)
+    if grp.utm ~= '' then
+      add(hsum, grp.t, grp.utm, n)
+      add(hsum, grp.ad, grp.utm, n)
     end
-    for _, op in ipairs(grp.z) do
-      local t = zsum[op[1]]
-      if not t then t = {}; zsum[op[1]] = t end
-      t[op[2]] = (t[op[2]] or 0) + grp.count
+    if grp.top > 0 then add(zsum, grp.top, grp.member, n) end
+    if grp.topnet > 0 then add(zsum, grp.topnet, grp.member, n) end
+    if grp.uv > 0 then touched[grp.uv] = true end
+    if grp.uva > 0 then touched[grp.uva] = true end
+    if grp.url ~= '' then
+      redis.call('HSET', KEYS[1], grp.member, grp.url)
+      url_groups[#url_groups + 1] = g
     end
   end
 end
@@ -99,8 +113,11 @@ for k, list in pairs(hll) do
     redis.call('PFADD', KEYS[k], unpack(list, s, math.min(s + 499, #list)))
   end
 end
-if counted > 0 then
-  for _, u in ipairs(urls) do redis.call('HSET', KEYS[u[1]], u[2], u[3]) end
-  for _, k in ipairs(ttl_keys) do redis.call('EXPIRE', KEYS[k], retention) end
+local expired = {}
+for k in pairs(touched) do
+  if wants_ttl[k] then
+    redis.call('EXPIRE', KEYS[k], retention)
+    expired[#expired + 1] = k
+  end
 end
-return {counted, duplicates}
+return {counted, duplicates, expired, url_groups}

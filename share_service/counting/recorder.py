@@ -46,6 +46,9 @@ log = logging.getLogger("share_service.counting")
 SCRIPT = (Path(__file__).parent / "record.lua").read_text(encoding="utf-8")
 RETRY_SECONDS = 60.0
 MAX_PENDING = 200_000
+# A process sets the TTL of a per-day key (and records an article's URL) once, then again only
+# after this many seconds: one EXPIRE per key per 10 minutes instead of one per batch.
+REFRESH_SECONDS = 600.0
 
 
 def dedupe_digest(event: Event) -> str:
@@ -54,11 +57,22 @@ def dedupe_digest(event: Event) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
 
 
+class Batch:
+    """KEYS and ARGV of one record.lua call (see the script's header), and what to remember
+    once it succeeded."""
+
+    __slots__ = ("keys", "argv", "group_aids")
+
+    def __init__(self, keys_: list[str], argv: list, group_aids: list[str]):
+        self.keys, self.argv, self.group_aids = keys_, argv, group_aids
+
+
 def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
-                retention_ttl: int) -> tuple[list[str], list]:
-    """KEYS and ARGV of record.lua for ``events`` of one site (see the script's header)."""
+                retention_ttl: int, ttl_done=(), urls_done=()) -> Batch:
+    """The script call for ``events`` of one site. ``ttl_done``: per-day keys whose TTL this
+    process set recently (not asked again); ``urls_done``: article ids whose URL it recorded."""
     key_index: dict[str, int] = {}
-    key_list: list[str] = []
+    key_list: list[str] = [keys.article_urls(site)]
 
     def k(name: str) -> int:
         idx = key_index.get(name)
@@ -67,49 +81,52 @@ def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
             idx = key_index[name] = len(key_list)
         return idx
 
-    ttl: set[int] = set()
+    wants_ttl: list[int] = []
+
+    def kt(name: str) -> int:  # a per-day / per-hour key
+        idx = key_index.get(name)
+        if idx is None:
+            idx = k(name)
+            if name not in ttl_done:
+                wants_ttl.append(idx)
+        return idx
+
     groups: dict[tuple, int] = {}
     group_args: list = []
-    urls: dict[str, str] = {}
+    group_aids: list[str] = []
     event_args: list = []
-    urls_key = k(keys.article_urls(site))
+    dedupe_keys: list[str] = []
+    site_keys: dict[tuple[str, str], tuple[int, ...]] = {}
 
     for ev in events:
         day, hour = clock.day_hour(timezone, ev.ts)
         gkey = (ev.type, ev.network, ev.aid, day, hour, ev.utm)
         g = groups.get(gkey)
         if g is None:
-            field = ev.field()
-            t, ad, sd, sh, st = (
-                k(keys.article_totals(site, ev.aid)), k(keys.article_day(site, ev.aid, day)),
-                k(keys.site_day(site, day)), k(keys.site_hour(site, hour)),
-                k(keys.site_totals(site)),
-            )
-            ttl.update((ad, sd, sh))
-            h = [t, field, ad, field, sd, field, sh, field, st, field]
-            if ev.utm:
-                utm_field = "utm:" + "|".join(ev.utm)
-                h += [t, utm_field, ad, utm_field]
-            z = []
-            if ev.type == "share":
-                top, top_net = k(keys.top_day(site, day)), k(keys.top_day(site, day, ev.network))
-                ttl.update((top, top_net))
-                z = [top, ev.aid, top_net, ev.aid]
-            p = []
-            if ev.type in SHARING:
-                p = [k(keys.uniques_day(site, day)), k(keys.uniques_article_day(site, ev.aid, day))]
-                ttl.update(p)
-            group_args += [len(h) // 2, *h, len(z) // 2, *z, len(p), *p]
+            sk = site_keys.get((day, hour))
+            if sk is None:
+                sk = site_keys[(day, hour)] = (
+                    kt(keys.site_day(site, day)), kt(keys.site_hour(site, hour)),
+                    k(keys.site_totals(site)))
+            share, sharing = ev.type == "share", ev.type in SHARING
+            group_args += [
+                ev.field(), "utm:" + "|".join(ev.utm) if ev.utm else "", ev.aid,
+                "" if ev.aid in urls_done else ev.url,
+                k(keys.article_totals(site, ev.aid)), kt(keys.article_day(site, ev.aid, day)),
+                *sk,
+                kt(keys.top_day(site, day)) if share else 0,
+                kt(keys.top_day(site, day, ev.network)) if share else 0,
+                kt(keys.uniques_day(site, day)) if sharing else 0,
+                kt(keys.uniques_article_day(site, ev.aid, day)) if sharing else 0,
+            ]
+            group_aids.append(ev.aid)
             g = groups[gkey] = len(groups) + 1
-            urls[ev.aid] = ev.url
-        event_args += [g, k(keys.dedupe(site, dedupe_digest(ev))), ev.visitor]
+        dedupe_keys.append(keys.dedupe(site, dedupe_digest(ev)))
+        event_args += (g, ev.visitor)
 
-    argv: list = [dedupe_ttl, retention_ttl, len(ttl), *sorted(ttl), len(groups), *group_args,
-                  len(urls)]
-    for aid, url in urls.items():
-        argv += [urls_key, aid, url]
-    argv += [len(events), *event_args]
-    return key_list, argv
+    argv: list = [dedupe_ttl, retention_ttl, len(wants_ttl), *wants_ttl, len(groups), *group_args,
+                  len(key_list), len(events), *event_args]
+    return Batch(key_list + dedupe_keys, argv, group_aids)
 
 
 class _Pending:
@@ -130,6 +147,9 @@ class Recorder:
         self.retention_ttl = (int(settings["RETENTION_DAYS"]) + 1) * 86400
         self.script = client.register_script(SCRIPT)
         self.salts = SaltCache()
+        self._ttl_done: set[str] = set()
+        self._urls_done: dict[str, set[str]] = {}
+        self._memo_since = time.monotonic()
         # statistics (per process)
         self.counted = self.duplicates = self.dropped = self.failures = 0
         self._closed = False
@@ -176,7 +196,7 @@ class Recorder:
                 return
             event.visitor = visitor_hash(salt, event.site, ip, user_agent or "")
         buffer.append(event)
-        if len(buffer) >= self.max_events:
+        if len(buffer) == self.max_events:  # wake the flusher once, not on every later add
             self._wake.set()
 
     def flush(self) -> int:
@@ -282,9 +302,16 @@ class Recorder:
         return counted
 
     def _write(self, site: str, events: list[Event]) -> int:
+        if time.monotonic() - self._memo_since > REFRESH_SECONDS:
+            self._ttl_done, self._urls_done = set(), {}
+            self._memo_since = time.monotonic()
         tz = self.sites[site].timezone
-        key_list, argv = build_batch(site, tz, events, self.dedupe_ttl, self.retention_ttl)
-        counted, duplicates = self.script(keys=key_list, args=argv)
+        urls_done = self._urls_done.setdefault(site, set())
+        batch = build_batch(site, tz, events, self.dedupe_ttl, self.retention_ttl,
+                            self._ttl_done, urls_done)
+        counted, duplicates, expired, url_groups = self.script(keys=batch.keys, args=batch.argv)
+        self._ttl_done.update(batch.keys[int(i) - 1] for i in expired)
+        urls_done.update(batch.group_aids[int(g) - 1] for g in url_groups)
         self.counted += int(counted)
         self.duplicates += int(duplicates)
         return int(counted)

@@ -83,7 +83,12 @@ def init_app(app) -> None:
         if request.path not in CORS_PATHS or request.method == "OPTIONS":
             return response
         response.vary.add("Origin")
-        origin = request.headers.get("Origin")
-        if origin_allowed(app.config, origin, request.args.get("site"), request.args.get("url")):
+        # Hot path (events): read the environ directly; no query parsing without an Origin.
+        environ = request.environ
+        origin = environ.get("HTTP_ORIGIN")
+        if not origin:
+            return response
+        args = request.args if environ.get("QUERY_STRING") else {}
+        if origin_allowed(app.config, origin, args.get("site"), args.get("url")):
             response.headers["Access-Control-Allow-Origin"] = origin
         return response

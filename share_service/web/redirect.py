@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, request
-from werkzeug.wrappers import Response
+from flask import Blueprint, Response, current_app, request
 
 from ..counting import bots
 from ..counting.events import Event
 from ..counting.tracked import RedirectPlanner
 
 bp = Blueprint("redirect", __name__)
+
+
+class _Redirect(Response):
+    """A 302 whose headers are sent as built (a subclass of Flask's Response, so Flask keeps
+    it as is instead of converting it). werkzeug's get_wsgi_headers would run the
+    Location through iri_to_uri (about 30 µs); ours is ASCII already, every value
+    percent-encoded by the network registry, and absolute."""
+
+    def get_wsgi_headers(self, environ):
+        return self.headers
 
 
 @bp.record_once
@@ -37,7 +46,7 @@ def tracked_redirect(network: str):
             Event(plan.site, "share", plan.network, plan.url, plan.aid, ts=time.time()),
             environ.get("REMOTE_ADDR", ""), agent,
         )
-    return Response(
+    return _Redirect(
         status=302,
         headers=[
             ("Location", plan.location),
