@@ -333,10 +333,10 @@ def test_keyboard_only_tab_order_qr_dialog_escape_and_copy(live_server, host_sit
 
 
 # --- « Plus de contenu » -------------------------------------------------------------------------------
-def seed_catalogue(app, redis, n=5):
+def seed_catalogue(service, redis, n=5):
     from share_service.catalogue import store
 
-    site = app.config["SITES"]["default"]
+    site = service.app.config["SITES"]["default"]
     now = int(time.time())
     raw = [{"url": CANONICAL, "title": "La Brenne à l'air libre", "section": "Environnement",
             "tags": ["rivière", "ville"], "published": now - 3600}]
@@ -349,6 +349,9 @@ def seed_catalogue(app, redis, n=5):
         raw.append({
             "url": f"https://www.lequotidien.example/2026/11/2{i}/article-{i}.html",
             "title": title, "section": section,
+            # an image the strict-CSP page may load (img-src: the service)
+            "image": f"{service.url}/static/demo-lead.svg",
+            "image_width": 640, "image_height": 360,
             "description": "La rivière revient en ville.", "tags": ["rivière", "ville"],
             "published": now - 86400 * (i + 1),
         })
@@ -357,7 +360,7 @@ def seed_catalogue(app, redis, n=5):
 
 def test_plus_de_contenu_renders_recommendations_and_records_impression_and_click(
         live_server, host_site, reader, redis):
-    seed_catalogue(live_server.app, redis)
+    seed_catalogue(live_server, redis)
     page_url = host_site.add("/m.html", '<div data-share-widget data-more="3"></div>', live_server.url)
     reader.goto(page_url)
     host = bar(reader)
@@ -372,6 +375,9 @@ def test_plus_de_contenu_renders_recommendations_and_records_impression_and_clic
         assert query["utm_source"] == ["more_content"]
         assert urlsplit(href).netloc == "www.lequotidien.example"
         assert not href.startswith(CANONICAL)  # never the article itself
+    image = items.nth(0).locator("img")
+    assert image.get_attribute("loading") == "lazy" and image.get_attribute("alt") == ""
+    assert (image.get_attribute("width"), image.get_attribute("height")) == ("640", "360")
     titles = [items.nth(i).locator(".ti").inner_text() for i in range(3)]
     assert len(set(titles)) == 3 and all(t for t in titles)
     box.scroll_into_view_if_needed()
@@ -392,7 +398,7 @@ def test_plus_de_contenu_stays_hidden_when_nothing_to_show(live_server, host_sit
 
 # --- strict CSP, another origin, several widgets -----------------------------------------------------
 def test_strict_csp_host_page_with_several_widgets_has_no_violation(live_server, host_site, reader, redis):
-    seed_catalogue(live_server.app, redis)
+    seed_catalogue(live_server, redis)
     svc = live_server.url
     csp = (f"default-src 'none'; script-src {svc}; style-src {svc}; img-src {svc}; "
            f"connect-src {svc}; base-uri 'none'")
@@ -468,11 +474,14 @@ def test_axe_finds_no_serious_violation_on_the_demo(live_server, reader):
     assert reader.errors == []
 
 
-@pytest.mark.parametrize("theme", ["light", "dark", "brand"])
+@pytest.mark.parametrize("theme", ["light", "dark", "brand", "auto"])
 def test_axe_and_screenshots_per_theme(live_server, host_site, reader, redis, artifacts_dir, theme):
     from axe_playwright_python.sync_playwright import Axe
 
-    seed_catalogue(live_server.app, redis, n=3)
+    if theme == "auto":  # follows the reader's system setting: dark here
+        reader.emulate_media(color_scheme="dark")
+
+    seed_catalogue(live_server, redis, n=3)
     page_url = host_site.add(f"/{theme}.html",
                              f'<div data-share-widget data-theme="{theme}" data-more="3" data-counts="true"></div>'
                              f'<div data-share-widget data-theme="{theme}" data-layout="icons"></div>',
