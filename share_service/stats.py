@@ -12,12 +12,15 @@ Counter fields: ``share:<network>``, ``copy``, ``qr``, ``native``, ``visit:<sour
 ``rec_impression``, ``rec_click``, ``utm:<source>|<medium>|<campaign>``.
 
 Ranges are inclusive local dates (``from``/``to``, ISO ``YYYY-MM-DD``) in the site's time zone;
-the previous period is the same number of days just before ``from``. Each query is built to cost
-one (pipelined) round trip, plus one for top articles. Top articles over a range union the daily
-top sets: the union of the range's *closed* days (before today) is cached in Redis
-(``keys.stats_top_cache``, a few hours: closed days no longer change) and today's set is merged
-in exactly without re-unioning: the top ``limit`` of (closed + today) is among the top ``limit``
-of the closed union plus every article shared today.
+the previous period is the same number of days just before ``from``.
+
+Reads are folded inside Redis by three scripts (SUM, SERIES, TOP below), so each query is one
+round trip (two for top: titles) whose answer is a few dozen values, not thousands of hash
+fields. Days that are over ("closed") never change: their folded result is cached for an hour
+(``keys.stats_sum_cache`` / ``stats_hll_cache`` / ``stats_series_cache`` / ``stats_top_cache``)
+and the open days (today) are always read live and merged in exactly. For top articles the
+top ``limit`` of (closed + today) is among the top ``limit`` of the cached closed union plus
+every article shared today, so only those are scored.
 
 Definitions:
 - ``total``: shares through networks (``share:*``); ``copy``, ``qr``, ``native`` are separate.
