@@ -8,8 +8,8 @@ folder, unix socket) and a feed served by http.server on 127.0.0.1 (OS-chosen po
 from the internet. Printed:
 
 * baseline: Redis PING round trip and a one-article HGETALL (p50 / p95) measured in this run;
-* per catalogue size: catalogue write time, index load (first request of a fresh worker),
-  index memory, latency p50 / p95 / p99 of the engine (Recommender.recommend: sync check,
+* per catalogue size: catalogue write time, index load (first request of a fresh worker, and
+  of a restarted worker reading its snapshot), index memory, latency p50 / p95 / p99 of the engine (Recommender.recommend: sync check,
   candidates, scoring, diversity, one pipeline for the items) and of the full HTTP view through
   Flask's test client, for random articles, result cache off; the cost of syncing 100 new
   articles into the loaded index;
@@ -108,12 +108,18 @@ def catalogue_bench(client, url, n, queries, settings, site):
                   {keys.article_id(r["url"]): rng.randint(1, 500) for r in shared})
     pipe.execute()
 
-    rec = Recommender(settings, cache_size=0)
+    snapshots = tempfile.mkdtemp(prefix="bench-snap-")
+    rec = Recommender(settings, cache_size=0, snapshot_dir=snapshots)
     before = rss_mb()
-    t = time.perf_counter()
-    rec.recommend(client, site, records[0]["url"], 5)
-    load = time.perf_counter() - t
+    t, c = time.perf_counter(), time.process_time()
+    rec.recommend(client, site, records[0]["url"], 5)   # full load (+ snapshot written)
+    load, load_cpu = time.perf_counter() - t, time.process_time() - c
     grown = rss_mb() - before
+    t = time.perf_counter()
+    restarted = Recommender(settings, cache_size=0, snapshot_dir=snapshots)
+    restarted.recommend(client, site, records[1]["url"], 5)  # a restarted worker
+    from_snapshot = time.perf_counter() - t
+    del restarted
     picks = [rng.choice(records)["url"] for _ in range(queries)]
     engine, engine_cpu = [], []
     for target in picks:
@@ -145,7 +151,9 @@ def catalogue_bench(client, url, n, queries, settings, site):
         http_times.append(time.perf_counter() - t)
         assert response.status_code == 200
     print(f"{n:>7,} articles: generated {gen:5.1f} s, written {write:5.1f} s "
-          f"({n / write:,.0f}/s), index load {load:5.2f} s, index memory ~{grown:5.0f} MB")
+          f"({n / write:,.0f}/s); index memory ~{grown:4.0f} MB")
+    print(f"{n:>7,}   first request of a new worker (full load): {load:5.2f} s "
+          f"(CPU {load_cpu:5.2f} s); of a restarted worker (snapshot): {from_snapshot:5.2f} s")
     print(f"{n:>7,}   engine  {fmt(engine)}   ({queries} random articles)")
     print(f"{n:>7,}   engine  CPU of this process per request: {fmt(engine_cpu)}")
     print(f"{n:>7,}   HTTP    {fmt(http_times)}   ({len(http_times)} requests, test client)")

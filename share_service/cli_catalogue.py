@@ -6,6 +6,8 @@
                                                re-read every remembered URL with conditional GETs
                                                (all sites unless --site); --every loops forever
     ingest --list [--site SITE]                the remembered sources and their last outcome
+    ingest ... --snapshot                      then refresh the recommendation index snapshot in
+                                               INSTANCE_PATH/recommend (web workers start from it)
 
 Exit status 1 when a source given on the command line was rejected.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 
 import click
@@ -52,8 +55,10 @@ def _echo(report: ingesting.Report) -> None:
               help="With --refresh: repeat every SECONDS (runs until stopped).")
 @click.option("--list", "list_sources", is_flag=True, help="Show the remembered sources.")
 @click.option("--no-pages", is_flag=True, help="Do not fetch article pages for plain sitemaps.")
+@click.option("--snapshot", is_flag=True,
+              help="Then bring the recommendation index snapshot up to date (fast worker starts).")
 @with_appcontext
-def ingest_command(url, site_id, refresh, every, list_sources, no_pages):
+def ingest_command(url, site_id, refresh, every, list_sources, no_pages, snapshot):
     """Ingest a feed, a sitemap or an article page into the catalogue (see --help)."""
     settings = current_app.config
     client = redis_client()
@@ -73,19 +78,41 @@ def ingest_command(url, site_id, refresh, every, list_sources, no_pages):
             raise click.UsageError("give either a URL or --refresh")
         report = ingesting.ingest_url(client, settings, sites[0], url, fetch_pages=not no_pages)
         _echo(report)
+        if snapshot:
+            _snapshot(client, settings, sites)
         if report.status == "rejected":
             raise SystemExit(1)
         return
-    if not refresh:
-        raise click.UsageError("give a URL to ingest, or --refresh, or --list")
+    if not refresh and not snapshot:
+        raise click.UsageError("give a URL to ingest, or --refresh, --snapshot or --list")
     while True:
         started = time.monotonic()
-        for site in sites:
-            for report in ingesting.refresh(client, settings, site, fetch_pages=not no_pages):
-                _echo(report)
+        if refresh:
+            for site in sites:
+                for report in ingesting.refresh(client, settings, site,
+                                                fetch_pages=not no_pages):
+                    _echo(report)
+        if snapshot:
+            _snapshot(client, settings, sites)
         if not every:
             return
         time.sleep(max(1.0, every - (time.monotonic() - started)))
+
+
+def _snapshot(client, settings, sites) -> None:
+    """Load each site's index snapshot (if any), sync it with the catalogue, save it: web
+    workers then start from it instead of reading the whole catalogue."""
+    from .recommend import Recommender
+
+    folder = os.path.join(current_app.instance_path, "recommend")
+    recommender = Recommender(settings, cache_size=0, snapshot_dir=folder)
+    for site in sites:
+        started = time.monotonic()
+        index = recommender.index(client, site)
+        if not index.bulk_synced:  # (a bulk sync saved it already)
+            index.save_snapshot(os.path.join(folder, f"{site.id}.index"))
+        click.echo(f"{site.id}: index snapshot of {len(index)} articles "
+                   f"({time.monotonic() - started:.1f} s)")
 
 
 def init_app(app) -> None:

@@ -4,6 +4,7 @@ malformed and hostile documents rejected without touching the catalogue; the ing
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from catalogue_server import CatalogueServer
@@ -214,6 +215,11 @@ def test_cli_ingest_refresh_and_list(redis, server, make_app):
 
     result = runner.invoke(args=["ingest", "--list"])
     assert url in result.output and '"last_status": "not_modified"' in result.output
+
+    result = runner.invoke(args=["ingest", "--snapshot"])
+    assert result.exit_code == 0, result.output
+    assert "default: index snapshot of 2 articles" in result.output
+    assert (Path(app.instance_path) / "recommend" / "default.index").stat().st_size > 0
 
     result = runner.invoke(args=["ingest", server.url("/billion_laughs.xml")])
     assert result.exit_code == 1

@@ -114,6 +114,7 @@ def tag_term(tag: str) -> str:
     return "#" + " ".join(_WORD_RE.findall(fold(tag)))
 
 
+@lru_cache(maxsize=10_000)
 def section_key(section: str) -> str:
     return " ".join(_WORD_RE.findall(fold(section or "")))
 
