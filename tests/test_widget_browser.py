@@ -546,3 +546,17 @@ def test_an_article_host_the_service_refuses_gets_no_bar_and_no_page_error(live_
     assert reader.locator("[data-share-widget]").first.evaluate("e => e.shadowRoot") is None
     assert reader.errors == []
     assert any("share widget" in m and "evil.example" in m for m in reader.console_errors)
+
+
+def test_qr_dialog_closes_on_the_backdrop_not_on_its_own_padding(live_server, host_site, reader):
+    page_url = host_site.add("/q.html", "<div data-share-widget></div>", live_server.url)
+    reader.goto(page_url)
+    host = bar(reader)
+    host.locator(".k-qr").click()
+    dialog = host.locator("dialog[open]")
+    box = dialog.bounding_box()
+    reader.mouse.click(box["x"] + 5, box["y"] + 5)  # inside, on the padding
+    assert dialog.count() == 1
+    reader.mouse.click(5, 5)  # the backdrop
+    dialog.wait_for(state="detached")
+    assert reader.evaluate(DEEP_ACTIVE) == "Code QR"

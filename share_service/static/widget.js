@@ -166,7 +166,10 @@
       var id = uid(), close = h('button', { type: 'button', class: 'x' }, [m.close]);
       var d = h('dialog', { 'aria-labelledby': id }, [h('h2', { id: id }, [title])].concat(body, [close]));
       on(close, 'click', function () { d.close(); });
-      on(d, 'click', function (e) { if (e.target === d) d.close(); }); // the backdrop
+      on(d, 'click', function (e) { // a click on the backdrop (not on the dialog's padding)
+        var r = d.getBoundingClientRect();
+        if (e.target === d && (e.clientX < r.left || e.clientX > r.right || e.clientY < r.top || e.clientY > r.bottom)) d.close();
+      });
       on(d, 'close', function () { d.remove(); opener.focus(); });
       w.append(d);
       d.showModal();
