@@ -348,9 +348,8 @@ class SiteIndex:
             weight_parts.append(weights * q)
         scores = np.bincount(np.concatenate(idx_parts), weights=np.concatenate(weight_parts),
                              minlength=n)
-        scores[~allowed[:n]] = 0.0
-        scores[slot] = 0.0
-        hits = np.flatnonzero(scores > 0)
+        hits = np.flatnonzero(scores)            # every article sharing a query term
+        hits = hits[allowed[hits]]               # eligible, recent enough, not the article
         if len(hits) > count:
             # every slot scoring at least the count-th best (ties at the boundary all kept)
             threshold = np.partition(scores[hits], len(hits) - count)[len(hits) - count]
