@@ -560,3 +560,27 @@ def test_qr_dialog_closes_on_the_backdrop_not_on_its_own_padding(live_server, ho
     reader.mouse.click(5, 5)  # the backdrop
     dialog.wait_for(state="detached")
     assert reader.evaluate(DEEP_ACTIVE) == "Code QR"
+
+
+def test_embed_frames_on_the_sites_origins_only(live_server, host_site, reader):
+    from urllib.parse import quote
+
+    src = f"{live_server.url}/embed?url={quote(CANONICAL, safe='')}&title=Titre"
+    frame_html = f'<iframe src="{src}" title="Partager cet article" width="600" height="160"></iframe>'
+    page_url = host_site.add("/frame.html", frame_html, live_server.url)
+    reader.goto(page_url)
+    frame = reader.frame_locator("iframe")
+    assert frame.locator("a.ssw-link").first.get_attribute("href").startswith(f"{live_server.url}/s/")
+    assert frame.locator("a.ssw-link").count() == 6
+
+    other = HostSite()  # an origin that is not the site's
+    try:
+        refused = []
+        reader.on("console", lambda m: "frame-ancestors" in m.text and refused.append(m.text))
+        other.add("/frame.html", frame_html, live_server.url)
+        reader.goto(other.url + "/frame.html")
+        reader.wait_for_load_state("networkidle")
+        assert reader.frame_locator("iframe").locator("a.ssw-link").count() == 0
+        assert refused
+    finally:
+        other.stop()
