@@ -23,6 +23,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from . import sharing
 from .catalogue import ingest as ingesting
 from .catalogue import store
 from .config import resolve_site
@@ -49,7 +50,8 @@ def _echo(report: ingesting.Report) -> None:
 
 @click.command("ingest")
 @click.argument("url", required=False)
-@click.option("--site", "site_id", default=None, help="Site id (default: the default site).")
+@click.option("--site", "site_id", default=None,
+              help="Site id (default: the site owning the URL's host; with --refresh, all).")
 @click.option("--refresh", is_flag=True, help="Re-read every remembered source.")
 @click.option("--every", type=click.IntRange(min=10), default=None,
               help="With --refresh: repeat every SECONDS (runs until stopped).")
@@ -64,8 +66,11 @@ def ingest_command(url, site_id, refresh, every, list_sources, no_pages, snapsho
     client = redis_client()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        sites = ([resolve_site(settings, site_id=site_id)] if site_id or url
-                 else list(settings["SITES"].values()))
+        if url:  # the site named, else the one owning the URL's host
+            sites = [sharing.site_for_url(settings, site_id, url)]
+        else:
+            sites = ([resolve_site(settings, site_id=site_id)] if site_id
+                     else list(settings["SITES"].values()))
     except ApiError as exc:
         raise click.ClickException(exc.message) from exc
     if list_sources:
