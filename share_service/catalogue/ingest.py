@@ -132,6 +132,11 @@ def _ingest(client, settings, site, url, fetcher, register, fetch_pages, run, pa
         _reject(report, exc.reason, exc.message)
         _remember(client, site, url, state, report, parent, register)
         return report
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not stop a refresh run
+        log.exception("ingest %s: unexpected parser failure", url)
+        _reject(report, "unreadable", f"{type(exc).__name__}: {exc}")
+        _remember(client, site, url, state, report, parent, register)
+        return report
 
     report.found = len(raw_items)
     if len(raw_items) > run.max_items:

@@ -172,9 +172,12 @@ def _entries(body: bytes):
     feedparser for the rare documents fastfeedparser refuses (old RSS variants, CDF)."""
     try:
         return fastfeedparser.parse(body).entries
-    except ValueError:
+    except Exception:  # noqa: BLE001 - any refusal: let the other parser try
         parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False,
                                   resolve_relative_uris=False)
+        if not parsed.entries and parsed.get("bozo"):
+            raise ParseFailure("unreadable_feed",
+                               str(parsed.get("bozo_exception", ""))) from None
         return parsed.entries
 
 
