@@ -131,3 +131,23 @@ def test_admin_creates_a_key_in_chromium(app, redis, live_server, page, artifact
                         timeout=5)
     assert resp.status_code == 200
     assert page.page_errors == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_dashboard_has_no_serious_axe_violation(app, redis, live_server, page, scheme):
+    from axe_playwright_python.sync_playwright import Axe
+
+    send(app, generate(seed=2, visitors=10))
+    auth.create_user(redis, "marketing@exemple.fr", "s3cret-pass", "admin")
+    page.emulate_media(color_scheme=scheme)
+    sign_in(page, live_server)
+    page.goto(live_server.url + "/dashboard?period=today")
+    article = page.locator("a.drill").first.get_attribute("href")
+    for path in ("/dashboard?period=7d", "/dashboard?period=today&lang=en", article,
+                 "/admin/keys", "/admin/users", "/admin/sites", "/login"):
+        page.goto(live_server.url + path)
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        violations = Axe().run(page).response["violations"]
+        serious = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations
+                   if v["impact"] in ("serious", "critical")]
+        assert serious == [], (path, serious)
