@@ -584,3 +584,17 @@ def test_embed_frames_on_the_sites_origins_only(live_server, host_site, reader):
         assert refused
     finally:
         other.stop()
+
+
+def test_plus_de_contenu_and_counts_hidden_when_the_service_api_is_unreachable(live_server, host_site, reader):
+    reader.route("**/api/v1/recommendations**", lambda r: r.abort())
+    reader.route("**/api/v1/counts**", lambda r: r.fulfill(status=503, body="{}"))
+    page_url = host_site.add("/u.html", '<div data-share-widget data-more="4" data-counts="true"></div>',
+                             live_server.url)
+    reader.goto(page_url)
+    host = bar(reader)
+    reader.wait_for_load_state("networkidle")
+    assert host.locator("section.mc").count() == 0
+    assert host.locator(".c:not([hidden])").count() == 0
+    assert host.locator("a.s").count() == 6  # the share bar itself is unaffected
+    assert reader.errors == []
