@@ -40,7 +40,7 @@ INDEX_FIELDS = ("title", "description", "tags", "section", "published", "modifie
 LOAD_CHUNK = 2000
 BULK_THRESHOLD = 500   # changes at once (a full load, a big import): postings built in bulk
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 
 
 class SiteIndex:
@@ -249,7 +249,16 @@ class SiteIndex:
         for tid in list(self.pending):
             self.postings(tid)
         state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("site", "pending", "_allowed", "_allowed_key", "bulk_synced")}
+                 if k not in ("site", "pending", "_allowed", "_allowed_key", "bulk_synced",
+                              "base")}
+        # postings as three flat arrays (one object each instead of two per term)
+        lengths = np.fromiter((len(b[0]) for b in self.base), dtype=np.int64,
+                              count=len(self.base))
+        state["base_flat"] = (
+            lengths,
+            np.concatenate([b[0] for b in self.base]) if self.base else _EMPTY[0],
+            np.concatenate([b[1] for b in self.base]) if self.base else _EMPTY[1],
+        )
         tmp = f"{path}.{os.getpid()}.tmp"
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -274,7 +283,11 @@ class SiteIndex:
         index = cls(site)
         if fmt != SNAPSHOT_FORMAT or site_id != site.id or excluded != index.excluded:
             return None
+        lengths, slots, weights = state.pop("base_flat")
         index.__dict__.update(state)
+        ends = np.cumsum(lengths).tolist()
+        starts = [0] + ends[:-1]
+        index.base = [(slots[a:b], weights[a:b]) for a, b in zip(starts, ends, strict=True)]
         return index
 
     # -- syncing from Redis --------------------------------------------------------------------
