@@ -121,28 +121,33 @@ class Recommender:
             allowed[slot] = False
             content = idx.candidates(slot, allowed, MAX_QUERY_TERMS, CANDIDATES)
             my_tags, my_section = set(idx.doc_tags[slot]), idx.doc_section[slot]
-            scored = []
+            doc_tags, doc_section, dates, aids = (idx.doc_tags, idx.doc_section, idx.dates,
+                                                  idx.aids)
+            rows = []  # tuples first (cheap); dicts only for the pool kept for diversity
             for cand, sim in content.items():
-                tags = scoring.jaccard(my_tags, set(idx.doc_tags[cand])) if my_tags else 0.0
-                section = 1.0 if my_section and my_section == idx.doc_section[cand] else 0.0
+                tags = scoring.jaccard(my_tags, set(doc_tags[cand])) if my_tags else 0.0
+                section = 1.0 if my_section and my_section == doc_section[cand] else 0.0
                 rel = scoring.relevance(sim, tags, section)
                 if rel < scoring.MIN_RELEVANCE:
                     continue
-                rec = scoring.recency(float(idx.dates[cand]), now, self.half_life)
-                cand_aid = idx.aids[cand]
-                pop = scoring.popularity(shares.get(cand_aid, 0.0), max_shares)
-                scored.append({
-                    "aid": cand_aid, "slot": cand, "source": "related",
-                    "score": scoring.blend(rel, rec, pop),
+                rec = scoring.recency(float(dates[cand]), now, self.half_life)
+                cand_aid = aids[cand]
+                count = shares.get(cand_aid, 0.0)
+                pop = scoring.popularity(count, max_shares)
+                rows.append((-scoring.blend(rel, rec, pop), cand_aid, cand, sim, tags, section,
+                             rel, rec, pop, count))
+            rows.sort()
+            pool = []
+            for score, cand_aid, cand, sim, tags, section, rel, rec, pop, count in \
+                    rows[: max(4 * limit, 20)]:
+                pool.append({
+                    "aid": cand_aid, "slot": cand, "source": "related", "score": -score,
                     "components": {"content": sim, "tags": tags, "section": section,
                                    "relevance": rel, "recency": rec, "popularity": pop,
-                                   "shares": shares.get(cand_aid, 0.0)},
+                                   "shares": count},
+                    "terms": frozenset(idx.doc_terms[cand]),
+                    "title_terms": frozenset(idx.doc_title[cand]),
                 })
-            scored.sort(key=lambda c: (-c["score"], c["aid"]))
-            pool = scored[: max(4 * limit, 20)]
-            for cand in pool:
-                cand["terms"] = frozenset(idx.doc_terms[cand["slot"]])
-                cand["title_terms"] = frozenset(idx.doc_title[cand["slot"]])
             chosen = scoring.mmr(pool, limit)
         if len(chosen) < limit:
             chosen += self._fill(idx, allowed, limit - len(chosen), chosen, shares, ranked,
