@@ -340,3 +340,11 @@ def test_impressions_and_clicks_give_the_dashboard_a_ctr(app, client, redis, cat
     assert figures["rec_ctr"] == 0.5
     totals = redis.hgetall(keys.article_totals("default", keys.article_id(CURRENT["url"])))
     assert (totals["rec_impression"], totals["rec_click"]) == ("2", "1")
+
+
+def test_redis_down_is_a_503_json_error(make_app, tmp_path):
+    app = make_app({"SITES": SITE, "REDIS_URL": f"unix://{tmp_path}/no-redis.sock"})
+    response = app.test_client().get("/api/v1/recommendations",
+                                     query_string={"url": CURRENT["url"]})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
