@@ -89,6 +89,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "done": "C'est fait.",
         "language": "Language: English",
         "skip": "Aller au contenu",
+        "n_days": "{n} j",
     },
     "en": {
         "app": "Share statistics",
@@ -171,6 +172,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "done": "Done.",
         "language": "Langue : français",
         "skip": "Skip to content",
+        "n_days": "{n} d",
     },
 }
 
