@@ -95,3 +95,28 @@ def test_restarted_worker_starts_from_its_snapshot(redis, tmp_path):
     again = Recommender(settings, cache_size=0, snapshot_dir=str(tmp_path))
     assert len(again.recommend(redis, site, records[0]["url"], 5, now=NOW)["items"]) == 5
     assert len(again.indexes["default"]) == 810
+
+
+def test_big_catalogue_loads_in_the_background(redis):
+    """A worker meeting a big catalogue without a snapshot answers at once with the most
+    shared articles (site rules applied), and with related ones once its index is built."""
+    from datetime import datetime
+
+    from share_service import keys
+
+    settings, site, records = setup()
+    settings = dict(settings, RECOMMEND_BACKGROUND_LOAD_MIN=500)
+    store.save_articles(redis, "default", records)
+    today = datetime.fromtimestamp(NOW, site.tz).strftime("%Y%m%d")
+    shared = {keys.article_id(r["url"]): 100 - i for i, r in enumerate(records[1:8])}
+    redis.zadd(keys.top_day("default", today), shared)
+    recommender = Recommender(settings, cache_size=0)
+    first = recommender.recommend(redis, site, records[1]["url"], 5, debug=True, now=NOW)
+    assert first["fallback"] is True
+    got = [i["canonical_url"] for i in first["items"]]
+    assert got == [r["url"] for r in records[2:7]]      # most shared first, never itself
+    assert first["items"][0]["components"]["source"] == "popular (index loading)"
+    assert recommender.wait_loaded("default", timeout=60)
+    later = recommender.recommend(redis, site, records[1]["url"], 5, debug=True, now=NOW)
+    assert later["fallback"] is False
+    assert later["items"][0]["components"]["source"] == "related"

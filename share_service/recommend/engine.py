@@ -24,6 +24,7 @@ made since, instead of re-reading the whole catalogue.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -32,9 +33,10 @@ from datetime import UTC, datetime, timedelta
 
 from .. import keys, urls
 from ..catalogue import store
-from . import scoring
+from . import scoring, text
 from .index import SiteIndex
 
+log = logging.getLogger("share_service.recommend")
 MAX_QUERY_TERMS = 24
 CANDIDATES = 60
 POP_TOP = 1000          # most-shared articles read per day
@@ -51,19 +53,62 @@ class Recommender:
         self.popularity: dict[str, tuple[float, int, dict[str, float], list[str]]] = {}
         self.cache: OrderedDict = OrderedDict()
         self.cache_size = cache_size
+        self.background_min = int(settings.get("RECOMMEND_BACKGROUND_LOAD_MIN", 20000))
+        self.loading: dict[str, threading.Thread] = {}
         self.lock = threading.Lock()
 
     # -- state ---------------------------------------------------------------------------------
-    def index(self, client, site) -> SiteIndex:
+    def _snapshot_path(self, site) -> str | None:
+        return os.path.join(self.snapshot_dir, f"{site.id}.index") if self.snapshot_dir else None
+
+    def index(self, client, site) -> SiteIndex | None:
+        """The site's index, synced. None while a big catalogue is being loaded in the
+        background (no snapshot, at least RECOMMEND_BACKGROUND_LOAD_MIN articles)."""
         idx = self.indexes.get(site.id)
-        path = os.path.join(self.snapshot_dir, f"{site.id}.index") if self.snapshot_dir else None
+        path = self._snapshot_path(site)
         if idx is None:
-            idx = (SiteIndex.from_snapshot(site, path) if path else None) or SiteIndex(site)
+            idx = SiteIndex.from_snapshot(site, path) if path else None
+            if idx is None:
+                if site.id in self.loading:
+                    return None
+                if self.background_min and client.zcard(
+                        keys.catalogue_changes(site.id)) >= self.background_min:
+                    thread = threading.Thread(target=self._load, args=(client, site),
+                                              name=f"recommend-load-{site.id}", daemon=True)
+                    self.loading[site.id] = thread
+                    thread.start()
+                    return None
+                idx = SiteIndex(site)
             self.indexes[site.id] = idx
         idx.sync(client)
         if path and idx.bulk_synced:
             idx.save_snapshot(path)
         return idx
+
+    def _load(self, client, site) -> None:
+        """Build a site's index off the request path; requests meanwhile get the degraded
+        (most shared) answer instead of waiting — a full load of 100k articles takes longer than
+        a worker timeout."""
+        try:
+            idx = SiteIndex(site)
+            idx.sync(client)
+            path = self._snapshot_path(site)
+            if path:
+                idx.save_snapshot(path)
+            with self.lock:
+                self.indexes[site.id] = idx
+        except Exception:  # noqa: BLE001 - Redis failing: the next request tries again
+            log.exception("loading the recommendation index of %s failed", site.id)
+        finally:
+            with self.lock:
+                self.loading.pop(site.id, None)
+
+    def wait_loaded(self, site_id: str, timeout: float = 60.0) -> bool:
+        """Wait for a background load of ``site_id`` (tests, warm-up scripts)."""
+        thread = self.loading.get(site_id)
+        if thread is not None:
+            thread.join(timeout)
+        return site_id in self.indexes
 
     def shares(self, client, site, now: float) -> tuple[int, dict[str, float], list[str]]:
         """(version, aid -> weighted recent shares, aids most shared first)."""
@@ -95,6 +140,9 @@ class Recommender:
         with self.lock:
             idx = self.index(client, site)
             pop_version, shares, ranked = self.shares(client, site, now)
+            if idx is None:
+                return self._while_loading(client, site, canonical_url, limit, debug, shares,
+                                           ranked, now)
             key = (site.id, canonical_url, limit, debug)
             state = (idx.epoch, idx.version, pop_version, now)
             hit = self.cache.get(key)
@@ -190,8 +238,40 @@ class Recommender:
             consider(slot, "newest")
         return out
 
-    def _items(self, client, site, chosen: list[dict], debug: bool) -> list[dict]:
-        records = store.get_articles(client, site.id, [c["aid"] for c in chosen])
+    def _while_loading(self, client, site, canonical_url, limit, debug, shares, ranked,
+                       now) -> dict:
+        """Degraded answer while the index loads: the most shared articles, checked against
+        the site's rules from their records (age, excluded sections, not the article itself)."""
+        excluded = {text.section_key(s) for s in site.excluded_sections}
+        cutoff = now - site.max_age_days * 86400.0 if site.max_age_days > 0 else None
+        me = keys.article_id(canonical_url)
+        candidates = [aid for aid in ranked[: limit * 4] if aid != me]
+        records = store.get_articles(client, site.id, candidates)
+        max_shares = shares[ranked[0]] if ranked else 0.0
+        chosen = []
+        for aid in candidates:
+            record = records.get(aid)
+            if record is None or text.section_key(record.get("section", "")) in excluded:
+                continue
+            date = _int_or_none(record.get("published")) or _int_or_none(
+                record.get("modified")) or 0
+            if cutoff is not None and 0 < date < cutoff:
+                continue
+            pop = scoring.popularity(shares.get(aid, 0.0), max_shares)
+            rec = scoring.recency(float(date), now, self.half_life)
+            chosen.append({"aid": aid, "source": "popular (index loading)",
+                           "score": scoring.blend(1.0, rec, pop) * 0.01,
+                           "components": {"recency": rec, "popularity": pop,
+                                          "shares": shares.get(aid, 0.0)}})
+            if len(chosen) == limit:
+                break
+        return {"url": canonical_url, "fallback": True,
+                "items": self._items(client, site, chosen, debug, records)}
+
+    def _items(self, client, site, chosen: list[dict], debug: bool,
+               records: dict | None = None) -> list[dict]:
+        if records is None:
+            records = store.get_articles(client, site.id, [c["aid"] for c in chosen])
         items = []
         for cand in chosen:
             record = records.get(cand["aid"])
