@@ -90,6 +90,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "Language: English",
         "skip": "Aller au contenu",
         "n_days": "{n} j",
+        "more_content": "« Plus de contenu »",
     },
     "en": {
         "app": "Share statistics",
@@ -173,6 +174,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "Langue : français",
         "skip": "Skip to content",
         "n_days": "{n} d",
+        "more_content": "“More content”",
     },
 }
 

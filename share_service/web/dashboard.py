@@ -131,7 +131,13 @@ def _api_url(name: str, filters: dict, **extra) -> str:
     return f"/api/v1/stats/{name}?" + urlencode(params)
 
 
+CHANNEL_LABELS = {"copy": "copies", "qr": "qr", "native": "native", "more_content": "more_content"}
+
+
 def _net_label(net_id: str) -> str:
+    """A network's name, or the page language's name of a channel (copy, qr, ...)."""
+    if net_id in CHANNEL_LABELS:
+        return g.t(CHANNEL_LABELS[net_id])
     net = networks.get(net_id)
     return net.name if net else net_id
 
