@@ -232,3 +232,9 @@ def test_cli_refuses_private_address_by_default(redis, server, make_app):
     assert result.exit_code == 1
     assert "rejected (private_address)" in result.output
     assert store.count(redis, "default") == 0
+
+
+def test_feed_refused_by_fastfeedparser_is_read_by_feedparser(redis, server, settings, site):
+    report = ingest_url(redis, settings, site, server.url("/rss_no_channel.xml"))
+    assert (report.status, report.kind, report.changed) == ("ok", "feed", 1)
+    assert record(redis, server, "/lisible.html")["title"] == "Un flux mal formé mais lisible"
