@@ -219,7 +219,7 @@ def _sitemap_items(client, settings, site, entries, fetcher, fetch_pages, run, r
         try:
             page = fetcher.get(entry["url"])
             page_item = parsers.parse_page(page.body, page.url)
-        except FetchError as exc:
+        except Exception as exc:  # noqa: BLE001 - one bad page never stops its sitemap
             report.skipped += 1
             log.info("ingest %s: page %s skipped: %s", report.url, entry["url"][:200], exc)
             continue
