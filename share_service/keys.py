@@ -118,6 +118,13 @@ def feeds(site: str) -> str:
     GETs. Never expires."""
     return f"{_site(site)}:feeds"
 
+
+def sitemap_pages(site: str) -> str:
+    """HASH sitemap <loc> (as written) -> the <lastmod> (unix seconds, 0 if none) of the entry
+    when its page was last read into the catalogue: plain-sitemap pages are not fetched again
+    until their <lastmod> moves. Never expires (one field per page)."""
+    return f"{_site(site)}:smpages"
+
 # (catalogue keys end here)
 
 

@@ -238,3 +238,21 @@ def test_feed_refused_by_fastfeedparser_is_read_by_feedparser(redis, server, set
     report = ingest_url(redis, settings, site, server.url("/rss_no_channel.xml"))
     assert (report.status, report.kind, report.changed) == ("ok", "feed", 1)
     assert record(redis, server, "/lisible.html")["title"] == "Un flux mal formé mais lisible"
+
+
+def test_sitemap_page_failures_are_skipped_not_fatal(redis, server, settings, site):
+    server.overrides["/sitemap_mixed.xml"] = (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f'<url><loc>{server.url("/article_og.html")}</loc></url>'
+        f'<url><loc>{server.url("/disparu.html")}</loc></url>'
+        '<url><loc>https://evil.example/ailleurs.html</loc></url>'
+        '</urlset>').encode()
+    report = ingest_url(redis, settings, site, server.url("/sitemap_mixed.xml"))
+    assert (report.status, report.found, report.changed, report.skipped) == ("ok", 3, 1, 2)
+    assert record(redis, server, "/societe/canicule-records.html") is not None
+    # a second run: the page is catalogued and has no newer <lastmod>: not fetched again
+    server.overrides["/sitemap_mixed.xml"] += b" "
+    pages_before = len(server.hits("/article_og.html"))
+    again = ingest_url(redis, settings, site, server.url("/sitemap_mixed.xml"))
+    assert again.status == "ok" and again.changed == 0
+    assert len(server.hits("/article_og.html")) == pages_before

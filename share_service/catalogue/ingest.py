@@ -138,18 +138,23 @@ def _ingest(client, settings, site, url, fetcher, register, fetch_pages, run, pa
         _remember(client, site, url, state, report, parent, register)
         return report
 
-    report.found = len(raw_items)
+    report.found = report.found or len(raw_items)  # (a sitemap counted its entries)
     if len(raw_items) > run.max_items:
         log.warning("ingest %s: %d items, only the first %d are read", url, len(raw_items),
                     run.max_items)
         raw_items = raw_items[:run.max_items]
     records = _validate(raw_items, site, settings, report)
+    # plain-sitemap pages read (and valid): remembered once their records are stored
+    seen = {raw["_loc"][0]: raw["_loc"][1] for raw in raw_items
+            if "_loc" in raw and raw.get("_valid")}
     if report.kind == "page" and not records:
         _reject(report, "not_an_article", "the page has no usable URL and title")
         _remember(client, site, url, state, report, parent, register)
         return report
     try:
         changed = store.save_articles(client, site.id, records)
+        if seen:
+            client.hset(keys.sitemap_pages(site.id), mapping=seen)
     except Exception as exc:  # noqa: BLE001 - Redis failing: report, don't crash the run
         _reject(report, "store_unavailable", f"{type(exc).__name__}: {exc}")
         _remember(client, site, url, {}, report, parent, register=False)
@@ -170,6 +175,7 @@ def _validate(raw_items, site, settings, report) -> list[dict]:
         try:
             records.append(store.normalize(raw, site, raw.get("source", "feed"),
                                            strict=False, max_url_length=max_len))
+            raw["_valid"] = True
         except ApiError as exc:
             report.skipped += 1
             log.info("ingest %s: item %r skipped: %s", report.url,
@@ -179,8 +185,10 @@ def _validate(raw_items, site, settings, report) -> list[dict]:
 
 def _sitemap_items(client, settings, site, entries, fetcher, fetch_pages, run, report):
     """News-sitemap entries carry a title and are used as they are; plain entries need their
-    page: fetched (up to INGEST_MAX_PAGES per run) unless the catalogue already has the article
-    and the entry's lastmod is not newer than what we stored."""
+    page: fetched (up to INGEST_MAX_PAGES per run) unless it was read before and the entry's
+    <lastmod> did not move since (``keys.sitemap_pages``; a page item carries "_loc" so that
+    the caller records it there once the item is stored)."""
+    report.found = len(entries)
     items, need_page = [], []
     for entry in entries:
         if entry.get("title"):
@@ -192,25 +200,16 @@ def _sitemap_items(client, settings, site, entries, fetcher, fetch_pages, run, r
     if not need_page or not fetch_pages:
         report.skipped += len(need_page)
         return items
-    from .. import urls
-
-    known = {}
-    pipe = client.pipeline(transaction=False)
-    aids = []
-    for entry in need_page:
-        try:
-            aid = keys.article_id(urls.canonical(entry["url"].strip()))
-        except (ValueError, ApiError):
-            aid = ""
-        aids.append(aid)
-        pipe.hmget(keys.article(site.id, aid), "modified", "published")
-    for aid, (modified, published) in zip(aids, pipe.execute(), strict=True):
-        known[aid] = max(int(modified or 0), int(published or 0)) if (modified or published) \
-            else None
-    for entry, aid in zip(need_page, aids, strict=True):
-        stored = known.get(aid)
-        if stored is not None and (entry.get("lastmod") is None or entry["lastmod"] <= stored):
-            continue  # already catalogued and not changed since
+    locs = [entry["url"][:2048] for entry in need_page]
+    seen = {}
+    for start in range(0, len(locs), 1000):
+        chunk = locs[start:start + 1000]
+        seen.update(zip(chunk, client.hmget(keys.sitemap_pages(site.id), chunk), strict=True))
+    for entry, loc in zip(need_page, locs, strict=True):
+        previous = seen.get(loc)
+        lastmod = entry.get("lastmod")
+        if previous is not None and (lastmod is None or lastmod <= int(previous)):
+            continue  # read before, not changed since
         if run.pages_left <= 0:
             report.skipped += 1
             continue
@@ -223,10 +222,11 @@ def _sitemap_items(client, settings, site, entries, fetcher, fetch_pages, run, r
             report.skipped += 1
             log.info("ingest %s: page %s skipped: %s", report.url, entry["url"][:200], exc)
             continue
-        if not page_item.get("modified") and entry.get("lastmod"):
-            page_item["modified"] = entry["lastmod"]
+        if not page_item.get("modified") and lastmod:
+            page_item["modified"] = lastmod
         if not page_item.get("image") and entry.get("image"):
             page_item["image"] = entry["image"]
+        page_item["_loc"] = (loc, str(lastmod or 0))
         items.append(page_item)
     return items
 
