@@ -256,3 +256,11 @@ def test_sitemap_page_failures_are_skipped_not_fatal(redis, server, settings, si
     again = ingest_url(redis, settings, site, server.url("/sitemap_mixed.xml"))
     assert again.status == "ok" and again.changed == 0
     assert len(server.hits("/article_og.html")) == pages_before
+
+
+def test_redis_down_rejects_without_crashing(server, settings, site, tmp_path):
+    from share_service import db
+
+    dead = db.client_from_url(f"unix://{tmp_path}/no-redis.sock")
+    report = ingest_url(dead, settings, site, server.url("/atom.xml"))
+    assert (report.status, report.reason) == ("rejected", "store_unavailable")

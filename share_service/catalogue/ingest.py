@@ -87,7 +87,10 @@ def ingest_url(client, settings, site, url: str, *, fetcher: Fetcher | None = No
 
 
 def _ingest(client, settings, site, url, fetcher, register, fetch_pages, run, parent, report):
-    state = store.get_source(client, site.id, url) if register or parent else {}
+    try:
+        state = store.get_source(client, site.id, url) if register or parent else {}
+    except Exception as exc:  # noqa: BLE001 - Redis failing: nothing can be stored anyway
+        return _reject(report, "store_unavailable", f"{type(exc).__name__}: {exc}")
     try:
         result = fetcher.get(url, state.get("etag", ""), state.get("last_modified", ""))
     except FetchError as exc:
