@@ -11,21 +11,32 @@
   contrasts more) and icon colours adjusted to reach 3:1 against the light and the dark theme
   backgrounds (WCAG 1.4.11), so brand colours never break contrast.
 
-Comments and indentation are stripped when serving (:func:`strip_comments`); the files on disk
-stay the readable source. Nothing else is rewritten: no renaming, no minifier, no build step.
+Serve-time transformations only (the files on disk stay the readable source; no build step):
+
+* comments and whitespace go (rjsmin / rcssmin: whitespace and comments only, no renaming);
+* icon paths are served on a 0.1-unit grid (:func:`compact_path`): the registry keeps the exact
+  Simple Icons paths, the widget gets ~40 % fewer bytes that a browser draws alike (a Chromium
+  test compares every icon, exact and compact, pixel by pixel at 48 px);
+* the gzip representation is made once per process with Zopfli (gzip-compatible, ~5 % smaller
+  than ``gzip -9``).
 
 Only the networks of the configured sites are injected (the widget offers a site's networks,
-or fewer): the icons are the bulk of the bytes and the budget is 8 KB gzipped for both files.
+or fewer). The budget, 8 KB gzipped for both files, holds for a site offering every network.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+
+import rcssmin
+import rjsmin
+import zopfli.gzip
 
 from . import i18n, networks, urls
 
@@ -99,22 +110,136 @@ def widget_messages(lang: str) -> dict[str, str]:
     table = i18n.messages(lang)
     return {key: table.get(key) or i18n.MESSAGES["en"][key] for key in WIDGET_MESSAGES}
 
-_BLOCK_COMMENT = re.compile(r"/\*(?!@).*?\*/", re.S)  # /* ... */ but not the /*@MARKER@*/s
-_TRAILING_COMMENT = re.compile(r"\s//\s.*$")  # " // note" after code (never inside a URL)
+# --- icon paths on a 0.1 grid ---------------------------------------------------------------------
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_ARITY = {"m": 2, "l": 2, "h": 1, "v": 1, "c": 6, "s": 4, "q": 4, "t": 2, "a": 7, "z": 0}
 
 
-def strip_comments(source: str) -> str:
-    """Drop block comments, whole-line and trailing ``//`` comments, indentation and blank lines.
+def _absolute_segments(d: str) -> list[tuple[str, list[float]]]:
+    """SVG path data as absolute segments ``(command, numbers)``: H/V become L, implicit
+    repeats are split, relative coordinates resolved; Z is ``("Z", [])``."""
+    out: list[tuple[str, list[float]]] = []
+    nums: list[float] = []
+    cmd = ""
+    i = 0
+    x = y = start_x = start_y = 0.0
+    while i < len(d):
+        ch = d[i]
+        if ch in " ,\t\r\n":
+            i += 1
+            continue
+        if ch.isalpha():
+            if nums or ch.lower() not in _ARITY:
+                raise ValueError(f"path data: unexpected {ch!r} at {i}")
+            cmd, i = ch, i + 1
+            if cmd in "zZ":
+                out.append(("Z", []))
+                x, y = start_x, start_y
+            continue
+        if not cmd or cmd in "zZ":
+            raise ValueError(f"path data: number without a command at {i}")
+        if cmd in "aA" and len(nums) in (3, 4):  # an arc's two flags: one character each
+            nums.append(float(ch))
+            i += 1
+        else:
+            match = _NUMBER.match(d, i)
+            if not match:
+                raise ValueError(f"path data: unexpected {ch!r} at {i}")
+            nums.append(float(match.group()))
+            i = match.end()
+        if len(nums) < _ARITY[cmd.lower()]:
+            continue
+        up, dx, dy = cmd.upper(), (x if cmd.islower() else 0.0), (y if cmd.islower() else 0.0)
+        if up == "H":
+            up, pts = "L", [nums[0] + dx, y]
+        elif up == "V":
+            up, pts = "L", [x, nums[0] + dy]
+        elif up == "A":  # radii, rotation and flags are not coordinates
+            pts = nums[:5] + [nums[5] + dx, nums[6] + dy]
+        else:
+            pts = [v + (dx if k % 2 == 0 else dy) for k, v in enumerate(nums)]
+        out.append((up, pts))
+        x, y = pts[-2], pts[-1]
+        if up == "M":
+            start_x, start_y = x, y
+            cmd = "l" if cmd == "m" else "L"  # pairs after a moveto are linetos
+        nums = []
+    if nums:
+        raise ValueError(f"path data: incomplete {cmd!r} segment")
+    return out
 
-    Safe for widget.js / widget.css as written (a test runs the served script in Chromium);
-    not a general minifier: a string holding " // " or "/*" would be cut.
+
+def _tenths(value: float) -> int:
+    return math.floor(value * 10 + 0.5)
+
+
+def _number(tenths: int) -> str:
+    """A number of tenths, as short as SVG allows: 15 -> '1.5', -5 -> '-.5', 20 -> '2'."""
+    whole, tenth = divmod(abs(tenths), 10)
+    sign = "-" if tenths < 0 else ""
+    return f"{sign}{whole}" if not tenth else f"{sign}{whole or ''}.{tenth}"
+
+
+def _gap(before: str, after: str) -> str:
+    """The separator two numbers need: none before a minus sign, nor before '.5' after '1.2'."""
+    return "" if after[0] == "-" or (after[0] == "." and "." in before) else " "
+
+
+@lru_cache(maxsize=64)
+def compact_path(d: str) -> str:
+    """``d`` with every point on a 0.1-unit grid (0.4 % of the 24-unit icon), written short.
+
+    Each point is rounded in *absolute* coordinates and relative values are written as the
+    difference of two rounded points, so rounding never accumulates along a path (at most
+    0.05 units off anywhere). Each segment is written relative or absolute, whichever is
+    shorter; a repeated command letter is left out; zero-length lines are dropped (the icons
+    are filled, never stroked). Arc radii keep at least 0.1 so that an arc stays an arc.
     """
-    lines = []
-    for line in _BLOCK_COMMENT.sub("", source).splitlines():
-        line = _TRAILING_COMMENT.sub("", line.strip())
-        if line and not line.startswith("//"):
-            lines.append(line)
-    return "\n".join(lines) + "\n"
+    out: list[str] = []
+    last_cmd = last_num = ""
+    cx = cy = sx = sy = 0  # current point and subpath start, in tenths (already rounded)
+
+    def spell(letter: str, values: list) -> tuple[str, str, str]:
+        implicit = letter == last_cmd or (letter, last_cmd) in (("L", "M"), ("l", "m"))
+        text, prev = ("", last_num) if implicit else (letter, "")
+        for k, value in enumerate(values):
+            word = value if isinstance(value, str) else _number(value)
+            if prev and not (letter in "Aa" and k == 4):  # the sweep flag follows the other flag
+                text += _gap(prev, word)
+            text += word
+            prev = word
+        return text, letter, prev
+
+    for up, pts in _absolute_segments(d):
+        if up == "Z":
+            out.append("z")
+            last_cmd, last_num = "z", ""
+            cx, cy = sx, sy
+            continue
+        if up == "A":
+            rx, ry, rotation, large, sweep, x, y = pts
+            head = [max(1, _tenths(rx)) if rx else 0, max(1, _tenths(ry)) if ry else 0,
+                    _tenths(rotation), str(int(large)), str(int(sweep))]
+            gx, gy = _tenths(x), _tenths(y)
+            forms = [("a", [*head, gx - cx, gy - cy]), ("A", [*head, gx, gy])]
+        else:
+            grid = [_tenths(v) for v in pts]
+            gx, gy = grid[-2], grid[-1]
+            if up == "L" and (gx, gy) == (cx, cy):
+                continue
+            if up == "L" and gx == cx:
+                forms = [("v", [gy - cy]), ("V", [gy])]
+            elif up == "L" and gy == cy:
+                forms = [("h", [gx - cx]), ("H", [gx])]
+            else:
+                rel = [v - (cx if k % 2 == 0 else cy) for k, v in enumerate(grid)]
+                forms = [(up.lower(), rel), (up, grid)]
+        text, last_cmd, last_num = min((spell(*form) for form in forms), key=lambda f: len(f[0]))
+        out.append(text)
+        cx, cy = gx, gy
+        if up == "M":
+            sx, sy = gx, gy
+    return "".join(out)
 
 
 def offered_networks(settings: dict) -> list[networks.Network]:
@@ -131,7 +256,8 @@ def widget_config(settings: dict) -> dict:
     nets = {}
     aliases = {}
     for net in offered_networks(settings):
-        entry = {"name": net.name, "w": net.popup[0], "h": net.popup[1], "icon": net.icon}
+        entry = {"name": net.name, "w": net.popup[0], "h": net.popup[1],
+                 "icon": compact_path(net.icon)}
         if net.labels:
             entry["labels"] = net.labels
         nets[net.id] = entry
@@ -178,9 +304,13 @@ def network_css(settings: dict) -> str:
 
 def _asset(text: str, mimetype: str) -> Asset:
     body = text.encode("utf-8")
-    # mtime=0: the same bytes give the same gzip stream (stable ETag across workers and restarts).
-    gzipped = gzip.compress(body, compresslevel=9, mtime=0)
+    # Zopfli: a gzip stream any client inflates, ~5 % smaller than gzip -9, made once per
+    # process (~0.2 s). No timestamp: the same bytes give the same stream (stable ETags).
+    gzipped = zopfli.gzip.compress(body)
     return Asset(body, gzipped, hashlib.sha256(body).hexdigest()[:24], mimetype)
+
+
+_JS_SLOT = "__SSW_CONFIG__"  # stands for the marker while the source is minified
 
 
 def build_js(settings: dict) -> Asset:
@@ -190,16 +320,18 @@ def build_js(settings: dict) -> Asset:
     config = json.dumps(widget_config(settings), ensure_ascii=False, separators=(",", ":"))
     # Keep the JSON inert inside a script: no "</script" or HTML comment openers can appear.
     config = config.replace("<", "\\u003c")
-    source = strip_comments(source)
-    return _asset(source.replace(JS_MARKER, config, 1), "text/javascript; charset=utf-8")
+    # rjsmin drops comments and whitespace only (strings, regular expressions and the newlines
+    # automatic semicolon insertion needs are kept); names are never changed.
+    script = rjsmin.jsmin(source.replace(JS_MARKER, _JS_SLOT, 1))
+    return _asset(script.replace(_JS_SLOT, config, 1) + "\n", "text/javascript; charset=utf-8")
 
 
 def build_css(settings: dict) -> Asset:
     source = (STATIC / "widget.css").read_text(encoding="utf-8")
     if CSS_MARKER not in source:
         raise RuntimeError("widget.css lost its /*@NETWORKS@*/ marker")
-    source = strip_comments(source)
-    return _asset(source.replace(CSS_MARKER, network_css(settings), 1), "text/css; charset=utf-8")
+    source = source.replace(CSS_MARKER, network_css(settings), 1)
+    return _asset(rcssmin.cssmin(source) + "\n", "text/css; charset=utf-8")
 
 
 def gzipped_size(settings: dict) -> int:

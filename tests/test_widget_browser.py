@@ -598,3 +598,62 @@ def test_plus_de_contenu_and_counts_hidden_when_the_service_api_is_unreachable(l
     assert host.locator(".c:not([hidden])").count() == 0
     assert host.locator("a.s").count() == 6  # the share bar itself is unaffected
     assert reader.errors == []
+
+
+# --- icons: the compact paths the widget gets draw like the registry's exact ones --------------------
+def test_compact_icon_paths_render_like_the_exact_ones(browser, artifacts_dir, capsys):
+    """Every network icon drawn at 48 px by Chromium, from the registry's exact path and from the
+    0.1-grid path widget.js is served with, compared pixel by pixel (greyscale, 0-255). The same
+    limits must catch the exact icon moved by one pixel (the control column), so they are tight
+    enough to see a real change. A sheet of the three columns is saved to test-artifacts/."""
+    import io
+
+    from PIL import Image, ImageChops
+
+    from share_service import networks, widget_assets
+
+    def svg(d, shift=""):
+        return (f'<svg viewBox="0 0 24 24" width="48" height="48" fill="#000" '
+                f'xmlns="http://www.w3.org/2000/svg"><path d="{d}"{shift}/></svg>')
+
+    nets = networks.all_networks()
+    columns = {  # x of each 48 px column; row i at y = 8 + 64 i, all whole pixels
+        120: lambda n: svg(n.icon),
+        184: lambda n: svg(widget_assets.compact_path(n.icon)),
+        248: lambda n: svg(n.icon, ' transform="translate(.5 0)"'),  # control: 1 px right
+    }
+    cells = "".join(f'<b style="top:{24 + 64 * i}px">{n.id}</b>' + "".join(
+        f'<i style="top:{8 + 64 * i}px;left:{x}px">{draw(n)}</i>' for x, draw in columns.items())
+        for i, n in enumerate(nets))
+    context = browser.new_context(device_scale_factor=1, viewport={"width": 310, "height": 980})
+    page = context.new_page()
+    page.set_content("<!doctype html><style>body{margin:0;background:#fff;font:14px sans-serif}"
+                     "b,i{position:absolute;left:8px}svg{display:block}</style>" + cells)
+    page.screenshot(path=f"{artifacts_dir}/icons-exact-compact-shifted.png", full_page=True)
+
+    def picture(x, y):
+        shot = page.screenshot(clip={"x": x, "y": y, "width": 48, "height": 48})
+        return Image.open(io.BytesIO(shot)).convert("L")
+
+    def difference(a, b):
+        """(largest pixel difference, mean difference, pixels off by more than 64)"""
+        histogram = ImageChops.difference(a, b).histogram()
+        worst = max(i for i, n in enumerate(histogram) if n)
+        return worst, sum(i * n for i, n in enumerate(histogram)) / (48 * 48), sum(histogram[65:])
+
+    def alike(d):
+        return d[0] <= 128 and d[1] <= 4 and d[2] <= 24  # half a pixel; 1.5 %; 1 % of pixels
+
+    report = []
+    for i, net in enumerate(nets):
+        y = 8 + 64 * i
+        exact, compact, shifted = picture(120, y), picture(184, y), picture(248, y)
+        assert exact.getextrema()[0] == 0, f"{net.id}: nothing drawn"
+        got, control = difference(exact, compact), difference(exact, shifted)
+        report.append(f"{net.id} max {got[0]} mean {got[1]:.2f} >64: {got[2]} "
+                      f"(1 px shift: max {control[0]} mean {control[1]:.1f} >64: {control[2]})")
+        assert alike(got), report[-1]
+        assert not alike(control), report[-1]
+    context.close()
+    with capsys.disabled():
+        print("\ncompact icons vs exact at 48 px:\n  " + "\n  ".join(report))
