@@ -82,8 +82,13 @@ def init_app(app) -> None:
     def cors_headers(response):
         if request.path not in CORS_PATHS or request.method == "OPTIONS":
             return response
-        response.vary.add("Origin")
-        # Hot path (events): read the environ directly; no query parsing without an Origin.
+        # Hot path (events): Vary and Origin without werkzeug's header parsing, no query
+        # parsing without an Origin.
+        vary = response.headers.getlist("Vary")
+        if not vary:
+            response.headers["Vary"] = "Origin"
+        elif "origin" not in ",".join(vary).lower():
+            response.headers["Vary"] = ", ".join([*vary, "Origin"])
         environ = request.environ
         origin = environ.get("HTTP_ORIGIN")
         if not origin:
