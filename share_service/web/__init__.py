@@ -14,11 +14,12 @@ def register_blueprints(app) -> None:
         links,
         meta,
         qr,
+        redirect,
         stats,
         widget,
     )
 
-    for module in (meta, links, events, counts, qr, widget, catalogue, stats, dashboard, admin):
+    for module in (meta, links, redirect, events, counts, qr, widget, catalogue, stats, dashboard, admin):
         app.register_blueprint(module.bp)
 
     from . import cors  # CORS for the widget API (share, counts, events, recommendations)
