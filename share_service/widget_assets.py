@@ -8,15 +8,16 @@
   parameters stripped from page URLs (urls.TRACKING_PARAMS) and the Mastodon instance rule.
 * ``/*@NETWORKS@*/`` in widget.css is replaced by one rule per network holding its colours as CSS
   variables: the brand colour, the text colour readable on it (black or white, whichever
-  contrasts more) and icon colours adjusted to reach 3:1 against the light and the dark theme
-  backgrounds (WCAG 1.4.11), so brand colours never break contrast.
+  contrasts more) and, where the brand colour falls short, icon colours adjusted to reach 3:1
+  against the light and the dark theme backgrounds (WCAG 1.4.11), so brand colours never break
+  contrast.
 
 Serve-time transformations only (the files on disk stay the readable source; no build step):
 
 * comments and whitespace go (rjsmin / rcssmin: whitespace and comments only, no renaming);
-* icon paths are served on a 0.1-unit grid (:func:`compact_path`): the registry keeps the exact
-  Simple Icons paths, the widget gets ~40 % fewer bytes that a browser draws alike (a Chromium
-  test compares every icon, exact and compact, pixel by pixel at 48 px);
+* icon paths are served on a 0.1-unit grid, in whole numbers (:func:`compact_path`): the registry
+  keeps the exact Simple Icons paths, the widget gets half the bytes, which a browser draws
+  alike (a Chromium test compares every icon, exact and compact, pixel by pixel at 48 px);
 * the gzip representation is made once per process with Zopfli (gzip-compatible, ~5 % smaller
   than ``gzip -9``).
 
@@ -169,64 +170,75 @@ def _absolute_segments(d: str) -> list[tuple[str, list[float]]]:
     return out
 
 
-def _tenths(value: float) -> int:
-    return math.floor(value * 10 + 0.5)
+# Network icons are served on a grid of 1/ICON_SCALE unit, as whole numbers in a viewBox of
+# 0 0 ICON_BOX ICON_BOX (no decimal points to send); widget.js reads ICON_BOX from its config.
+ICON_SCALE = 10
+ICON_BOX = 24 * ICON_SCALE
 
 
-def _number(tenths: int) -> str:
-    """A number of tenths, as short as SVG allows: 15 -> '1.5', -5 -> '-.5', 20 -> '2'."""
-    whole, tenth = divmod(abs(tenths), 10)
-    sign = "-" if tenths < 0 else ""
-    return f"{sign}{whole}" if not tenth else f"{sign}{whole or ''}.{tenth}"
-
-
-def _gap(before: str, after: str) -> str:
-    """The separator two numbers need: none before a minus sign, nor before '.5' after '1.2'."""
-    return "" if after[0] == "-" or (after[0] == "." and "." in before) else " "
+def _grid(value: float) -> int:
+    return math.floor(value * ICON_SCALE + 0.5)
 
 
 @lru_cache(maxsize=64)
 def compact_path(d: str) -> str:
-    """``d`` with every point on a 0.1-unit grid (0.4 % of the 24-unit icon), written short.
+    """``d`` (24-unit icon) redrawn in whole numbers on a 0 0 ICON_BOX ICON_BOX viewBox: every
+    point on a 0.1-unit grid (0.4 % of the icon), written short.
 
     Each point is rounded in *absolute* coordinates and relative values are written as the
     difference of two rounded points, so rounding never accumulates along a path (at most
     0.05 units off anywhere). Each segment is written relative or absolute, whichever is
-    shorter; a repeated command letter is left out; zero-length lines are dropped (the icons
-    are filled, never stroked). Arc radii keep at least 0.1 so that an arc stays an arc.
+    shorter; a repeated command letter is left out; a curve whose first control point is the
+    mirror of the previous one becomes S / T; a line that rounds to nothing is dropped (the
+    icons are filled, never stroked). Arc radii keep at least one step so that an arc stays one;
+    arc rotations are angles, rounded to whole degrees.
     """
     out: list[str] = []
     last_cmd = last_num = ""
-    cx = cy = sx = sy = 0  # current point and subpath start, in tenths (already rounded)
+    cx = cy = sx = sy = 0  # current point and subpath start, on the grid (already rounded)
+    mirror = None  # (kind, control point) the next S or T would reflect
 
     def spell(letter: str, values: list) -> tuple[str, str, str]:
         implicit = letter == last_cmd or (letter, last_cmd) in (("L", "M"), ("l", "m"))
         text, prev = ("", last_num) if implicit else (letter, "")
         for k, value in enumerate(values):
-            word = value if isinstance(value, str) else _number(value)
-            if prev and not (letter in "Aa" and k == 4):  # the sweep flag follows the other flag
-                text += _gap(prev, word)
+            word = str(value)
+            # a separator unless a minus sign follows; the arc's sweep flag follows its large-arc
+            # flag directly (one character each)
+            if prev and word[0] != "-" and not (letter in "Aa" and k == 4):
+                text += " "
             text += word
             prev = word
         return text, letter, prev
 
-    for up, pts in _absolute_segments(d):
+    segments = _absolute_segments(d)
+    for n, (up, pts) in enumerate(segments):
         if up == "Z":
             out.append("z")
-            last_cmd, last_num = "z", ""
+            last_cmd, last_num, mirror = "z", "", None
             cx, cy = sx, sy
             continue
+        following = segments[n + 1][0] if n + 1 < len(segments) else ""
         if up == "A":
             rx, ry, rotation, large, sweep, x, y = pts
-            head = [max(1, _tenths(rx)) if rx else 0, max(1, _tenths(ry)) if ry else 0,
-                    _tenths(rotation), str(int(large)), str(int(sweep))]
-            gx, gy = _tenths(x), _tenths(y)
+            head = [max(1, _grid(rx)) if rx else 0, max(1, _grid(ry)) if ry else 0,
+                    round(rotation), int(large), int(sweep)]
+            gx, gy = _grid(x), _grid(y)
             forms = [("a", [*head, gx - cx, gy - cy]), ("A", [*head, gx, gy])]
+            control = None
         else:
-            grid = [_tenths(v) for v in pts]
+            grid = [_grid(v) for v in pts]
             gx, gy = grid[-2], grid[-1]
-            if up == "L" and (gx, gy) == (cx, cy):
-                continue
+            # the control point an S / T after this segment mirrors (absolute, on the grid)
+            control = (up in "CS" and ("C", tuple(grid[-4:-2]))) or (up == "Q" and ("Q", tuple(grid[:2])))
+            if up == "T":
+                implied = (2 * cx - mirror[1][0], 2 * cy - mirror[1][1]) if mirror and mirror[0] == "Q" else (cx, cy)
+                control = ("Q", implied)
+            if up in "CQ" and mirror and mirror[0] == up:
+                if tuple(grid[:2]) == (2 * cx - mirror[1][0], 2 * cy - mirror[1][1]):
+                    up, grid = ("S", grid[2:]) if up == "C" else ("T", grid[2:])
+            if up == "L" and (gx, gy) == (cx, cy) and following not in ("S", "T"):
+                continue  # (kept before S / T, whose implied control point depends on it)
             if up == "L" and gx == cx:
                 forms = [("v", [gy - cy]), ("V", [gy])]
             elif up == "L" and gy == cy:
@@ -236,6 +248,7 @@ def compact_path(d: str) -> str:
                 forms = [(up.lower(), rel), (up, grid)]
         text, last_cmd, last_num = min((spell(*form) for form in forms), key=lambda f: len(f[0]))
         out.append(text)
+        mirror = control or None
         cx, cy = gx, gy
         if up == "M":
             sx, sy = gx, gy
@@ -254,17 +267,20 @@ def widget_config(settings: dict) -> dict:
     default = settings["DEFAULT_SITE"]
     sites.sort(key=lambda s: s.id != default)  # the default site first
     nets = {}
+    icons = {}  # apart from the rest: similar paths side by side compress better
     aliases = {}
     for net in offered_networks(settings):
-        entry = {"name": net.name, "w": net.popup[0], "h": net.popup[1],
-                 "icon": compact_path(net.icon)}
+        entry = {"name": net.name, "w": net.popup[0], "h": net.popup[1]}
         if net.labels:
             entry["labels"] = net.labels
         nets[net.id] = entry
+        icons[net.id] = compact_path(net.icon)
         for alias in net.aliases:
             aliases[alias] = net.id
     return {
         "nets": nets,
+        "icons": icons,
+        "iconBox": ICON_BOX,  # the icons' viewBox is 0 0 iconBox iconBox (see compact_path)
         "alias": aliases,
         # Every network id and channel: a clickback's utm_source may name any of them.
         "sources": [n.id for n in networks.all_networks()] + list(networks.CHANNELS),
@@ -295,10 +311,12 @@ def network_css(settings: dict) -> str:
     rules = []
     for net in offered_networks(settings):
         colour = net.color.lower()
-        rules.append(
-            f".n-{net.id}{{--b:{colour};--bt:{text_on(colour)};"
-            f"--il:{readable_on(colour, LIGHT_BG)};--id:{readable_on(colour, DARK_BG)}}}"
-        )
+        rule = f".n-{net.id}{{--b:{colour};--bt:{text_on(colour)[:4]}"  # #000 / #fff
+        # the icon colours only where they differ from the brand colour (widget.css falls back)
+        for var, background in (("--il", LIGHT_BG), ("--id", DARK_BG)):
+            if (adjusted := readable_on(colour, background)) != colour:
+                rule += f";{var}:{adjusted}"
+        rules.append(rule + "}")
     return "\n".join(rules)
 
 

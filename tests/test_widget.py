@@ -17,9 +17,9 @@ BUDGET = 8 * 1024
 
 
 def served_config(js: str) -> dict:
-    """The JSON the service injected into widget.js (``var C={...};`` once minified)."""
-    assert "var C={" in js, "no injected configuration in the served widget.js"
-    config, _ = json.JSONDecoder().raw_decode(js, js.index("var C=") + len("var C="))
+    """The JSON the service injected into widget.js (``const C={...};`` once minified)."""
+    assert "const C={" in js, "no injected configuration in the served widget.js"
+    config, _ = json.JSONDecoder().raw_decode(js, js.index("const C=") + len("const C="))
     return config
 
 
@@ -100,7 +100,7 @@ def test_registry_messages_and_site_rules_are_injected_not_duplicated(client, ap
                                          "campaign": "share"}
     for net_id in site.networks:
         net = networks.get(net_id)
-        assert config["nets"][net_id]["icon"] == widget_assets.compact_path(net.icon)
+        assert config["icons"][net_id] == widget_assets.compact_path(net.icon)
         assert (config["nets"][net_id]["w"], config["nets"][net_id]["h"]) == net.popup
     assert config["alias"]["twitter"] == "x"
     assert config["msg"]["fr"]["share_on"] == i18n.MESSAGES["fr"]["share_on"]
@@ -143,7 +143,7 @@ def test_served_script_needs_no_unsafe_csp(client):
                       "document.cookie", "javascript:"):
         assert forbidden not in js, forbidden
     # Its only hosts: the service itself (BASE) and none hard-coded.
-    hosts = set(re.findall(r"https?://([a-z0-9.-]+)", js.split("var C=")[0]))
+    hosts = set(re.findall(r"https?://([a-z0-9.-]+)", js.split("const C=")[0]))
     assert hosts <= {"www.w3.org"}, hosts  # the SVG namespace name, never fetched
     css = client.get("/widget.css").get_data(as_text=True)
     assert "@import" not in css and "url(" not in css and "expression(" not in css
@@ -151,7 +151,7 @@ def test_served_script_needs_no_unsafe_csp(client):
 
 def test_minified_script_keeps_strings_regexps_and_the_config():
     js = widget_assets.build_js(widget_assets_settings()).body.decode()
-    assert "/*" not in js.split("var C=")[0] and "\n  " not in js  # comments, indentation gone
+    assert "/*" not in js.split("const C=")[0] and "\n  " not in js  # comments, indentation gone
     assert "'http://www.w3.org/2000/svg'" in js  # a string holding "//" is left whole
     assert "/widget\\.js([?#].*)?$/" in js  # so is a regular expression
     assert "ShareServiceWidget" in js and "'use strict'" in js  # names are never changed
@@ -165,28 +165,37 @@ def widget_assets_settings():
 
 
 # --- icon paths on a 0.1 grid (the browser test compares the pictures) --------------------------
-def _points(d: str) -> list[tuple[float, float]]:
-    """Every absolute point a path passes through or bends towards (arcs: their end point)."""
+def _points(d: str, scale: float = 1) -> list[tuple[float, float]]:
+    """Every absolute point a path passes through or bends towards (arcs: their end point), in
+    24-unit icon coordinates (``scale``: the path's units per icon unit)."""
     out = []
     for cmd, nums in widget_assets._absolute_segments(d):
-        coords = nums[5:] if cmd == "A" else nums
-        out += list(zip(coords[::2], coords[1::2], strict=True))
+        coords = nums[5:] if cmd == "A" else nums[-2:] if cmd in "ST" else nums
+        out += [(x / scale, y / scale) for x, y in zip(coords[::2], coords[1::2], strict=True)]
     return out
+
+
+def _ends(d: str, scale: float = 1) -> list[tuple[float, float]]:
+    """The end point of every segment (where the pen is after it)."""
+    return [(n[-2] / scale, n[-1] / scale) for c, n in widget_assets._absolute_segments(d) if n]
 
 
 @pytest.mark.parametrize("net", networks.all_networks(), ids=lambda n: n.id)
 def test_compact_icon_path_stays_within_half_a_tenth_everywhere(net):
     exact, compact = net.icon, widget_assets.compact_path(net.icon)
-    assert len(compact) < len(exact) or net.id == "email"
-    # Same drawing: the same points in the same order, each within 0.05 of the exact one however
-    # long the chain of relative moves before it; a line that rounds to nothing is left out (its
-    # end is then where the compact path already is).
+    scale = widget_assets.ICON_SCALE
+    assert len(compact) <= len(exact)
+    assert not re.search(r"\d\.\d", compact)  # whole numbers only
+    # Same drawing: the segments end at the same points in the same order, each within 0.05 of
+    # the exact one however long the chain of relative moves before it; a line that rounds to
+    # nothing is left out (its end is then where the compact path already is).
     def close(p, q):
         return max(abs(p[0] - q[0]), abs(p[1] - q[1])) <= 0.0501
 
+    b = _ends(compact, scale)
     j = 0
-    for point in _points(exact):
-        if j < len(b := _points(compact)) and close(point, b[j]):
+    for point in _ends(exact):
+        if j < len(b) and close(point, b[j]):
             j += 1
         else:
             assert j and close(point, b[j - 1]), (net.id, point)
@@ -194,16 +203,19 @@ def test_compact_icon_path_stays_within_half_a_tenth_everywhere(net):
     arcs = [n for c, n in widget_assets._absolute_segments(exact) if c == "A"]
     compact_arcs = [n for c, n in widget_assets._absolute_segments(compact) if c == "A"]
     assert [n[3:5] for n in arcs] == [n[3:5] for n in compact_arcs]  # the flags, untouched
+    assert all(abs(a[0] - b[0] / scale) <= 0.0501 for a, b in zip(arcs, compact_arcs, strict=True))
 
 
-def test_compact_path_writes_numbers_short_and_relative_moves_without_drift():
-    # rounded, relative where shorter, H/V for straight lines, a line that rounds to nothing dropped
-    assert widget_assets.compact_path("M0.55 0.04 L 10.26 0 l 0.04 0.01 l 0 0.06 z") == "m.6 0h9.7v.1z"
+def test_compact_path_writes_short_whole_numbers_without_drift():
+    # x10, relative where shorter, H/V for straight lines, a line that rounds to nothing dropped
+    assert widget_assets.compact_path("M0.55 0.04 L 10.26 0 l 0.04 0.01 l 0 0.06 z") == "m6 0h97v1z"
     # ten relative steps of 0.14: rounded one by one they would end at 1.0, not at 1.4
     steps = "M0 0" + "l0.14 0.14" * 10
-    assert _points(widget_assets.compact_path(steps))[-1] == pytest.approx((1.4, 1.4))
-    # compact flags, as Simple Icons writes them, are read and written back
-    assert widget_assets.compact_path("M10 10a9.87 9.87 0 01-5.031-1.378") == "m10 10a9.9 9.9 0 01-5-1.4"
+    assert _ends(widget_assets.compact_path(steps), 10)[-1] == pytest.approx((1.4, 1.4))
+    # compact arc flags, as Simple Icons writes them, are read and written back
+    assert widget_assets.compact_path("M10 10a9.87 9.87 0 01-5.031-1.378") == "m100 100a99 99 0 01-50-14"
+    # a curve starting as the mirror of the previous one's end becomes S
+    assert widget_assets.compact_path("M0 0C1 1 2 1 3 0C4 -1 5 -1 6 0") == "m0 0c10 10 20 10 30 0s20-10 30 0"
     with pytest.raises(ValueError):
         widget_assets.compact_path("M1 1 Q2")
 

@@ -603,7 +603,7 @@ def test_plus_de_contenu_and_counts_hidden_when_the_service_api_is_unreachable(l
 # --- icons: the compact paths the widget gets draw like the registry's exact ones --------------------
 def test_compact_icon_paths_render_like_the_exact_ones(browser, artifacts_dir, capsys):
     """Every network icon drawn at 48 px by Chromium, from the registry's exact path and from the
-    0.1-grid path widget.js is served with, compared pixel by pixel (greyscale, 0-255). The same
+    0.1-grid whole-number path (viewBox 0 0 240 240) widget.js is served with, compared pixel by pixel (greyscale, 0-255). The same
     limits must catch the exact icon moved by one pixel (the control column), so they are tight
     enough to see a real change. A sheet of the three columns is saved to test-artifacts/."""
     import io
@@ -612,14 +612,14 @@ def test_compact_icon_paths_render_like_the_exact_ones(browser, artifacts_dir, c
 
     from share_service import networks, widget_assets
 
-    def svg(d, shift=""):
-        return (f'<svg viewBox="0 0 24 24" width="48" height="48" fill="#000" '
+    def svg(d, shift="", size=24):
+        return (f'<svg viewBox="0 0 {size} {size}" width="48" height="48" fill="#000" '
                 f'xmlns="http://www.w3.org/2000/svg"><path d="{d}"{shift}/></svg>')
 
     nets = networks.all_networks()
     columns = {  # x of each 48 px column; row i at y = 8 + 64 i, all whole pixels
         120: lambda n: svg(n.icon),
-        184: lambda n: svg(widget_assets.compact_path(n.icon)),
+        184: lambda n: svg(widget_assets.compact_path(n.icon), size=widget_assets.ICON_BOX),
         248: lambda n: svg(n.icon, ' transform="translate(.5 0)"'),  # control: 1 px right
     }
     cells = "".join(f'<b style="top:{24 + 64 * i}px">{n.id}</b>' + "".join(
