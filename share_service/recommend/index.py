@@ -49,6 +49,8 @@ class SiteIndex:
         self.excluded = frozenset(text.section_key(s) for s in site.excluded_sections)
         self.epoch: str | None = None
         self.seq = 0
+        self.from_disk = False
+        self.bulk_synced = False
         self._reset()
 
     def _reset(self) -> None:
@@ -250,7 +252,7 @@ class SiteIndex:
             self.postings(tid)
         state = {k: v for k, v in self.__dict__.items()
                  if k not in ("site", "pending", "_allowed", "_allowed_key", "bulk_synced",
-                              "base")}
+                              "from_disk", "base")}
         # postings as three flat arrays (one object each instead of two per term)
         lengths = np.fromiter((len(b[0]) for b in self.base), dtype=np.int64,
                               count=len(self.base))
@@ -285,6 +287,7 @@ class SiteIndex:
             return None
         lengths, slots, weights = state.pop("base_flat")
         index.__dict__.update(state)
+        index.from_disk = True
         ends = np.cumsum(lengths).tolist()
         starts = [0] + ends[:-1]
         index.base = [(slots[a:b], weights[a:b]) for a, b in zip(starts, ends, strict=True)]
