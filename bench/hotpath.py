@@ -2,8 +2,8 @@
 
 One command, everything private and bounded in time::
 
-    .venv/bin/python bench/hotpath.py                # 3 rounds x 10 s per endpoint, 2 sync workers
-    .venv/bin/python bench/hotpath.py --rounds 5 --duration 8 --connections 16
+    .venv/bin/python bench/hotpath.py                # 10 rounds x 3 s per endpoint, 2 sync workers
+    .venv/bin/python bench/hotpath.py --rounds 6 --duration 10 --connections 16
     .venv/bin/python bench/hotpath.py --skip-http    # only the Redis memory measurement
 
 What it does:
@@ -14,9 +14,12 @@ What it does:
   3. drives it with wrk on 127.0.0.1 (a Lua script per endpoint rotating user agents from a pool
      of browser strings, X-Forwarded-For over 16 M addresses, and article URLs drawn from a
      Zipf-like popularity over --articles articles x 6 networks): a warm-up run per endpoint,
-     then --rounds rounds of bare / redirect / events, each --duration seconds;
-  4. prints requests/s, the ratios redirect/bare and events/bare per round, median and spread,
-     and checks that the counted shares in Redis match the requests made;
+     then --rounds rounds of bare / redirect / events slices of --duration seconds, the order
+     rotated every round so that changes in the machine's load hit every endpoint alike;
+  4. prints requests/s, the ratios redirect/bare and events/bare (median and quartiles over the
+     rounds), the service's CPU time per request (gunicorn master + workers + Redis, from
+     /proc) and its ratio, and checks that the counted shares in Redis match the requests made
+     (a few more may be counted: requests still in flight when a wrk run stops);
   5. measures Redis memory per million counted shares: INFO used_memory before/after recording
      --memory-events synthetic shares (realistic spread: articles, networks, hours, new visitors)
      through the real Recorder and record.lua, with and without the short-lived dedupe keys.
@@ -148,7 +151,35 @@ def wait_http(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError("gunicorn did not answer")
 
 
-def run_wrk(port: int, script: Path, duration: float, args) -> dict:
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    pids = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+            for child in children:
+                pids += process_tree(int(child))
+    except OSError:
+        pass
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes (threads included), in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / TICK
+
+
+def run_wrk(port: int, script: Path, duration: float, args, cpu_pids=None) -> dict:
+    before = cpu_seconds(cpu_pids()) if cpu_pids else 0.0
     cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{duration:g}s",
            "-s", str(script), f"http://127.0.0.1:{port}"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -156,11 +187,13 @@ def run_wrk(port: int, script: Path, duration: float, args) -> dict:
     total = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
+    cpu = (cpu_seconds(cpu_pids()) - before) if cpu_pids else 0.0
     return {"rps": rps, "requests": total, "non_2xx_3xx": int(bad.group(1)) if bad else 0,
-            "socket_errors": errors.group(1) if errors else ""}
+            "socket_errors": errors.group(1) if errors else "",
+            "cpu_us_per_request": cpu / max(total, 1) * 1e6}
 
 
-def http_bench(redis_url: str, workdir: Path, args) -> dict:
+def http_bench(redis_url: str, redis_pid: int, workdir: Path, args) -> dict:
     rng = random.Random(args.seed)
     scripts = write_scripts(workdir, args, rng)
     port = free_port()
@@ -180,19 +213,27 @@ def http_bench(redis_url: str, workdir: Path, args) -> dict:
         start_new_session=True,
     )
     results: dict[str, list[dict]] = {"bare": [], "redirect": [], "events": []}
+
+    def cpu_pids():  # gunicorn master + workers + the Redis server: the service's whole CPU
+        return process_tree(gunicorn.pid) + [redis_pid]
+
     try:
         wait_http(port)
         for name in ("bare", "redirect", "events"):  # warm-up: caches, connections, salts
             results.setdefault("warmup_" + name, []).append(
-                run_wrk(port, scripts[name], args.warmup, args))
+                run_wrk(port, scripts[name], args.warmup, args, cpu_pids))
+        names = ["bare", "redirect", "events"]
         for rnd in range(args.rounds):
-            order = ["bare", "redirect", "events"]
-            if rnd % 2:
-                order.reverse()  # alternate the order: drift in machine load hits all alike
+            # short slices, the order rotated every round (and reversed every other): drift in
+            # the machine's load then hits every endpoint alike
+            order = names[rnd % 3:] + names[:rnd % 3]
+            if (rnd // 3) % 2:
+                order.reverse()
             for name in order:
-                res = run_wrk(port, scripts[name], args.duration, args)
+                res = run_wrk(port, scripts[name], args.duration, args, cpu_pids)
                 results[name].append(res)
-                print(f"  round {rnd + 1} {name:8s} {res['rps']:9.1f} req/s"
+                print(f"  round {rnd + 1} {name:8s} {res['rps']:9.1f} req/s "
+                      f"{res['cpu_us_per_request']:7.0f} us CPU/request"
                       f"{'  non-2xx/3xx: ' + str(res['non_2xx_3xx']) if res['non_2xx_3xx'] else ''}",
                       flush=True)
     finally:
@@ -206,11 +247,19 @@ def http_bench(redis_url: str, workdir: Path, args) -> dict:
 
 def summarize(results: dict, redis_url: str) -> dict:
     ratios = {"redirect": [], "events": []}
+    cpu_ratios = {"redirect": [], "events": []}
     for i, bare in enumerate(results["bare"]):
         for name in ratios:
             ratios[name].append(results[name][i]["rps"] / bare["rps"])
-    summary = {name: {"median": statistics.median(v), "min": min(v), "max": max(v),
-                      "all": [round(x, 3) for x in v]} for name, v in ratios.items()}
+            cpu_ratios[name].append(bare["cpu_us_per_request"]
+                                    / results[name][i]["cpu_us_per_request"])
+    def stats(v):
+        q = statistics.quantiles(v, n=4) if len(v) >= 2 else [v[0], v[0], v[0]]
+        return {"median": statistics.median(v), "q1": q[0], "q3": q[2], "min": min(v),
+                "max": max(v), "all": [round(x, 3) for x in v]}
+
+    summary = {name: stats(v) for name, v in ratios.items()}
+    summary["cpu"] = {name: stats(v) for name, v in cpu_ratios.items()}
     client = db.client_from_url(redis_url)
     counted = sum(int(v) for f, v in client.hgetall(keys.site_totals("default")).items()
                   if f.startswith("share:"))
@@ -275,9 +324,10 @@ def memory_bench(redis_url: str, args) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds per measured run (10)")
+    parser.add_argument("--duration", type=float, default=3, help="seconds per measured slice (3)")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per endpoint (3)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of bare/redirect/events (3)")
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="rounds of bare/redirect/events slices (10)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync)")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (8)")
@@ -305,19 +355,26 @@ def main() -> int:
         if not args.skip_http:
             print(f"HTTP: {args.workers} {args.worker_class} workers, wrk -t{args.wrk_threads} "
                   f"-c{args.connections}, {args.rounds} rounds x {args.duration:g} s", flush=True)
-            results = http_bench(server.url, workdir, args)
+            results = http_bench(server.url, server.process.pid, workdir, args)
             summary = summarize(results, server.url)
             report["http"] = {"runs": results, "summary": summary}
             print()
-            print(f"{'endpoint':10s} {'median req/s':>12s}   runs")
+            print(f"{'endpoint':10s} {'median req/s':>12s} {'CPU us/req':>10s}   runs (req/s)")
             for name in ("bare", "redirect", "events"):
                 runs = [r["rps"] for r in results[name]]
-                print(f"{name:10s} {statistics.median(runs):12.1f}   "
+                cpu = statistics.median(r["cpu_us_per_request"] for r in results[name])
+                print(f"{name:10s} {statistics.median(runs):12.1f} {cpu:10.0f}   "
                       + ", ".join(f"{x:.0f}" for x in runs))
             for name in ("redirect", "events"):
                 s = summary[name]
-                print(f"ratio {name}/bare: median {s['median']:.3f}  (min {s['min']:.3f}, "
-                      f"max {s['max']:.3f}; per round {s['all']})  target >= 0.80")
+                print(f"throughput ratio {name}/bare: median {s['median']:.3f}  (quartiles "
+                      f"{s['q1']:.3f}-{s['q3']:.3f}, min {s['min']:.3f}, max {s['max']:.3f})"
+                      "  target >= 0.80")
+            for name in ("redirect", "events"):
+                s = summary["cpu"][name]
+                print(f"CPU-cost ratio   {name}/bare: median {s['median']:.3f}  (quartiles "
+                      f"{s['q1']:.3f}-{s['q3']:.3f})  [service CPU (workers + Redis) per bare "
+                      f"request / per {name} request]")
             print(f"counted shares in Redis: {summary['counted_shares']} of "
                   f"{summary['share_requests']} share requests; non-2xx/3xx answers: "
                   f"{summary['non_2xx_3xx']}")
