@@ -260,7 +260,7 @@ def summarize(results: dict, redis_url: str) -> dict:
 
     summary = {name: stats(v) for name, v in ratios.items()}
     summary["cpu"] = {name: stats(v) for name, v in cpu_ratios.items()}
-    client = db.client_from_url(redis_url)
+    client = db.client_from_url(redis_url, socket_timeout=30)
     counted = sum(int(v) for f, v in client.hgetall(keys.site_totals("default")).items()
                   if f.startswith("share:"))
     made = sum(r["requests"] for name in ("redirect", "events", "warmup_redirect",
@@ -278,7 +278,7 @@ def memory_bench(redis_url: str, args) -> dict:
     from share_service.counting.events import Event
     from share_service.counting.recorder import Recorder
 
-    client = db.client_from_url(redis_url)
+    client = db.client_from_url(redis_url, socket_timeout=60)  # FLUSHALL of the HTTP run's keys
     client.flushall()
     settings = load_settings({"REDIS_URL": redis_url, "ALLOWED_HOSTS": [HOST],
                               "FLUSH_MAX_EVENTS": 1000})

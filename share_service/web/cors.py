@@ -17,6 +17,8 @@ bodies) and ``Access-Control-Max-Age``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import request
 
 from .. import sharing
@@ -45,7 +47,13 @@ def origin_allowed(settings: dict, origin: str | None, site_id: str | None,
             return False
     else:
         sites = list(settings["SITES"].values())
-    return any(origin in {o.lower().rstrip("/") for o in s.allowed_origins()} for s in sites)
+    return any(origin in _origins(s) for s in sites)
+
+
+@lru_cache(maxsize=256)
+def _origins(site) -> frozenset[str]:
+    """A site's allowed origins, normalized (Site is frozen and hashable: cached per site)."""
+    return frozenset(o.lower().rstrip("/") for o in site.allowed_origins())
 
 
 def init_app(app) -> None:
