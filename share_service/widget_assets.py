@@ -172,12 +172,52 @@ def _absolute_segments(d: str) -> list[tuple[str, list[float]]]:
 
 # Network icons are served on a grid of 1/ICON_SCALE unit, as whole numbers in a viewBox of
 # 0 0 ICON_BOX ICON_BOX (no decimal points to send); widget.js reads ICON_BOX from its config.
-ICON_SCALE = 10
+ICON_SCALE = 8
 ICON_BOX = 24 * ICON_SCALE
 
 
 def _grid(value: float) -> int:
     return math.floor(value * ICON_SCALE + 0.5)
+
+
+# A cubic curve drawn as a quadratic one (4 numbers instead of 6) when the two never part by
+# more than this, in icon units: half a grid step, as much as the rounding itself moves a point.
+QUADRATIC_TOLERANCE = 0.05
+
+
+def _quadratic_where_close(segments: list[tuple[str, list[float]]]) -> list[tuple[str, list[float]]]:
+    """S becomes C (its mirrored control point made explicit), T becomes Q, then every cubic
+    that a quadratic follows within QUADRATIC_TOLERANCE becomes that quadratic: control point
+    (3 (P1 + P2) - P0 - P3) / 4, off by at most sqrt(3)/36 |P3 - 3 P2 + 3 P1 - P0| (the bound
+    fontTools' cu2qu uses)."""
+    out: list[tuple[str, list[float]]] = []
+    x = y = sx = sy = 0.0
+    mirror = None  # (kind, control point) an S or T would reflect
+    for up, pts in segments:
+        if up == "Z":
+            out.append((up, pts))
+            x, y, mirror = sx, sy, None
+            continue
+        if up == "S":
+            c1 = (2 * x - mirror[1][0], 2 * y - mirror[1][1]) if mirror and mirror[0] == "C" else (x, y)
+            up, pts = "C", [*c1, *pts]
+        elif up == "T":
+            c = (2 * x - mirror[1][0], 2 * y - mirror[1][1]) if mirror and mirror[0] == "Q" else (x, y)
+            up, pts = "Q", [*c, *pts]
+        mirror = ("C", tuple(pts[2:4])) if up == "C" else ("Q", tuple(pts[:2])) if up == "Q" else None
+        if up == "C":
+            (x1, y1, x2, y2, x3, y3) = pts
+            far = math.hypot(x3 - 3 * x2 + 3 * x1 - x, y3 - 3 * y2 + 3 * y1 - y) * math.sqrt(3) / 36
+            if far <= QUADRATIC_TOLERANCE:
+                pts = [(3 * (x1 + x2) - x - x3) / 4, (3 * (y1 + y2) - y - y3) / 4, x3, y3]
+                up = "Q"
+                # the next S still mirrors the cubic's own second control point: make it a C
+                mirror = ("C", (x2, y2))
+        out.append((up, pts))
+        x, y = (pts[5], pts[6]) if up == "A" else (pts[-2], pts[-1])
+        if up == "M":
+            sx, sy = x, y
+    return out
 
 
 @lru_cache(maxsize=64)
@@ -189,14 +229,15 @@ def compact_path(d: str) -> str:
     difference of two rounded points, so rounding never accumulates along a path (at most
     0.05 units off anywhere). Each segment is written relative or absolute, whichever is
     shorter; a repeated command letter is left out; a curve whose first control point is the
-    mirror of the previous one becomes S / T; a line that rounds to nothing is dropped (the
-    icons are filled, never stroked). Arc radii keep at least one step so that an arc stays one;
+    mirror of the previous one becomes S / T; lines going on in the same direction become one;
+    a line that rounds to nothing is dropped (the icons are filled, never stroked). Arc radii keep at least one step so that an arc stays one;
     arc rotations are angles, rounded to whole degrees.
     """
     out: list[str] = []
     last_cmd = last_num = ""
     cx = cy = sx = sy = 0  # current point and subpath start, on the grid (already rounded)
     mirror = None  # (kind, control point) the next S or T would reflect
+    run = None  # the line just written: its start, direction and the writing state before it
 
     def spell(letter: str, values: list) -> tuple[str, str, str]:
         implicit = letter == last_cmd or (letter, last_cmd) in (("L", "M"), ("l", "m"))
@@ -211,13 +252,15 @@ def compact_path(d: str) -> str:
             prev = word
         return text, letter, prev
 
-    segments = _absolute_segments(d)
+    segments = _quadratic_where_close(_absolute_segments(d))
     for n, (up, pts) in enumerate(segments):
         if up == "Z":
             out.append("z")
-            last_cmd, last_num, mirror = "z", "", None
+            last_cmd, last_num, mirror, run = "z", "", None, None
             cx, cy = sx, sy
             continue
+        if up != "L":
+            run = None
         following = segments[n + 1][0] if n + 1 < len(segments) else ""
         if up == "A":
             rx, ry, rotation, large, sweep, x, y = pts
@@ -239,6 +282,13 @@ def compact_path(d: str) -> str:
                     up, grid = ("S", grid[2:]) if up == "C" else ("T", grid[2:])
             if up == "L" and (gx, gy) == (cx, cy) and following not in ("S", "T"):
                 continue  # (kept before S / T, whose implied control point depends on it)
+            if up == "L" and run and (gx - cx) * run[3] == (gy - cy) * run[2] and (
+                    (gx - cx) * run[2] + (gy - cy) * run[3] > 0):
+                # the same straight line as the previous segment, going on: one segment
+                out.pop()
+                cx, cy, last_cmd, last_num = run[0], run[1], run[4], run[5]
+            if up == "L":
+                run = (cx, cy, gx - cx, gy - cy, last_cmd, last_num)
             if up == "L" and gx == cx:
                 forms = [("v", [gy - cy]), ("V", [gy])]
             elif up == "L" and gy == cy:
@@ -270,9 +320,11 @@ def widget_config(settings: dict) -> dict:
     icons = {}  # apart from the rest: similar paths side by side compress better
     aliases = {}
     for net in offered_networks(settings):
-        entry = {"name": net.name, "w": net.popup[0], "h": net.popup[1]}
-        if net.labels:
-            entry["labels"] = net.labels
+        # [name, popup width, popup height(, the localized names that differ from the name)]
+        entry = [net.name, *net.popup]
+        labels = {lang: label for lang, label in net.labels.items() if label != net.name}
+        if labels:
+            entry.append(labels)
         nets[net.id] = entry
         icons[net.id] = compact_path(net.icon)
         for alias in net.aliases:
@@ -290,7 +342,6 @@ def widget_config(settings: dict) -> dict:
         "msg": {lang: widget_messages(lang) for lang in dict.fromkeys(s.lang for s in sites)},
         "sites": [
             {
-                "id": s.id,
                 "hosts": list(s.allowed_hosts),
                 "nets": list(s.networks),
                 "lang": s.lang,
@@ -311,8 +362,9 @@ def network_css(settings: dict) -> str:
     rules = []
     for net in offered_networks(settings):
         colour = net.color.lower()
-        rule = f".n-{net.id}{{--b:{colour};--bt:{text_on(colour)[:4]}"  # #000 / #fff
-        # the icon colours only where they differ from the brand colour (widget.css falls back)
+        # the label colour only where it is black, the icon colours only where they differ from
+        # the brand colour: widget.css falls back to white and to --b
+        rule = f".n-{net.id}{{--b:{colour}" + (";--bt:#000" if text_on(colour) == "#000000" else "")
         for var, background in (("--il", LIGHT_BG), ("--id", DARK_BG)):
             if (adjusted := readable_on(colour, background)) != colour:
                 rule += f";{var}:{adjusted}"

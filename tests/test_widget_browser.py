@@ -603,7 +603,7 @@ def test_plus_de_contenu_and_counts_hidden_when_the_service_api_is_unreachable(l
 # --- icons: the compact paths the widget gets draw like the registry's exact ones --------------------
 def test_compact_icon_paths_render_like_the_exact_ones(browser, artifacts_dir, capsys):
     """Every network icon drawn at 48 px by Chromium, from the registry's exact path and from the
-    0.1-grid whole-number path (viewBox 0 0 240 240) widget.js is served with, compared pixel by pixel (greyscale, 0-255). The same
+    whole-number path on an 1/8-unit grid (viewBox 0 0 192 192) widget.js is served with, compared pixel by pixel (greyscale, 0-255). The same
     limits must catch the exact icon moved by one pixel (the control column), so they are tight
     enough to see a real change. A sheet of the three columns is saved to test-artifacts/."""
     import io

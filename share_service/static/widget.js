@@ -12,8 +12,9 @@
   // Networks (names, popup sizes), their icons, messages, sites and UTM rules, injected by the
   // service from its Python single sources (networks.py, i18n.py, the site configuration).
   const C = /*@CONFIG@*/null;
-  const me = document.currentScript; // valid only now, while the script first runs
-  const BASE = (me?.src || '').replace(/widget\.js([?#].*)?$/, ''); // "https://share.example/"
+  // "https://share.example/", from this script's own address (document.currentScript is valid
+  // only now, while the script first runs)
+  const BASE = (document.currentScript?.src || '').replace(/widget\.js([?#].*)?$/, '');
   const ICON = { // 24x24 paths of the widget's own buttons
     copy: 'M8 3h11v13h-2V5H8zM4 7h11v14H4zm2 2v10h7V9z',
     qr: 'M3 3h8v8H3zm2 2v4h4V5zm8-2h8v8h-8zm2 2v4h4V5zM3 13h8v8H3zm2 2v4h4v-4zm8-2h3v3h-3zm5 0h3v3h-3zm-5 5h3v3h-3zm5 0h3v3h-3z',
@@ -77,7 +78,8 @@
   // it carries the name
   const SVG = 'http://www.w3.org/2000/svg';
   const icon = (d, size = 24) => h('svg', { viewBox: `0 0 ${size} ${size}`, 'aria-hidden': 'true' }, [h('path', { d }, null, SVG)], SVG);
-  const uid = () => 'i' + Math.random().toString(36).slice(2);
+  let ids = 0;
+  const uid = () => 'ssw' + ++ids; // ids unique in the page, so within each shadow root
 
   // --- options: data-* attributes (or the same names bare on <share-buttons>) ---------------
   function options(el) {
@@ -154,12 +156,10 @@
     // the control that opened it.
     function dialog(title, body, opener) {
       const id = uid(), close = h('button', { type: 'button', class: 'x' }, [m.close]);
-      const d = h('dialog', { 'aria-labelledby': id }, [h('h2', { id }, [title]), ...body, close]);
+      // everything inside one box: a click whose target is the <dialog> itself is on its backdrop
+      const d = h('dialog', { 'aria-labelledby': id }, [h('div', null, [h('h2', { id }, [title]), ...body, close])]);
       on(close, 'click', () => d.close());
-      on(d, 'click', e => { // a click on the backdrop (not on the dialog's padding)
-        const r = d.getBoundingClientRect();
-        if (e.target === d && (e.clientX < r.left || e.clientX > r.right || e.clientY < r.top || e.clientY > r.bottom)) d.close();
-      });
+      on(d, 'click', e => e.target === d && d.close());
       on(d, 'close', () => { d.remove(); opener.focus(); });
       w.append(d);
       d.showModal();
@@ -168,27 +168,28 @@
     // with 'noopener' returns null even on success, so a blocked popup could not be told apart;
     // here null means blocked and the page navigates instead. Either way one request reaches
     // the link, so the share is counted exactly once. The opener is cut before leaving.
-    function popup(href, net) {
-      const win = window.open('', '_blank', `popup,width=${net.w},height=${net.h}`);
+    function popup(href, width, height) {
+      const win = window.open('', '_blank', `popup,width=${width},height=${height}`);
       if (!win) return location.assign(href);
       win.opener = null;
       win.location.href = href;
     }
 
     for (const id of o.nets) {
-      const net = C.nets[id];
-      const name = net.labels?.[o.lang] || net.name;
+      // the registry's name, popup size (0 x 0: no popup) and names that differ by language
+      const [netName, width, height, labels] = C.nets[id];
+      const name = labels?.[o.lang] || netName;
       const label = id === 'email' ? m.share_email : m.share_on.replace('{network}', name);
       const a = h('a', {
-        class: 's n-' + id, rel: 'noopener', target: net.w ? '_blank' : null,
+        class: 's n-' + id, rel: 'noopener', target: width ? '_blank' : null,
         // the tracked redirect: counts one share, then 302 to the network's share page
         href: `${BASE}s/${id}?` + qs({ url: o.url, title: o.title, text: o.text, image: o.image, lang: o.lang }),
-        'aria-label': net.w ? label + ' ' + m.new_window : label
+        'aria-label': width ? label + ' ' + m.new_window : label
       }, [icon(C.icons[id], C.iconBox), h('span', { class: 'l' }, [o.layout === 'labels' ? label : name])]);
       on(a, 'click', e => {
-        if (e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || !net.w) return; // browser's way
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || !width) return; // browser's way
         e.preventDefault();
-        popup(a.href, net);
+        popup(a.href, width, height);
       });
       add(a, id);
     }
