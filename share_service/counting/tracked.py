@@ -29,6 +29,12 @@ class Plan:
     aid: str
     location: str
 
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """The 302's headers: the Location, no caching, no Referer to the network."""
+        return (("Location", self.location), ("Cache-Control", "no-store"),
+                ("Referrer-Policy", "no-referrer"))
+
 
 def _same_endpoint(location: str, endpoint: str) -> bool:
     a, b = urlsplit(location), urlsplit(endpoint)
@@ -74,7 +80,8 @@ class RedirectPlanner:
             text=sharing.clean_text(params.get("text")),
             image=sharing.clean_image(params.get("image"), settings["MAX_URL_LENGTH"]),
         )
-        if not _same_endpoint(location, net.endpoint):  # defence in depth: never elsewhere
+        if not _same_endpoint(location, net.endpoint) or not location.isascii() or any(
+                c in location for c in "\r\n\0 "):  # defence in depth: never elsewhere
             raise ApiError("invalid_redirect", "No share link can be built for this input.")
         return Plan(site.id, site.timezone, net.id, canonical, keys.article_id(canonical),
                     location)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import time
 
-from flask import Blueprint, current_app, request
-from werkzeug.wrappers import Response
+from flask import Blueprint, Response, current_app, request
 
 from ..counting import bots
 from ..counting.events import parse_batch

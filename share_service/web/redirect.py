@@ -46,11 +46,9 @@ def tracked_redirect(network: str):
             Event(plan.site, "share", plan.network, plan.url, plan.aid, ts=time.time()),
             environ.get("REMOTE_ADDR", ""), agent,
         )
-    return _Redirect(
-        status=302,
-        headers=[
-            ("Location", plan.location),
-            ("Cache-Control", "no-store"),
-            ("Referrer-Policy", "no-referrer"),
-        ],
-    )
+    response = _Redirect(status=302)
+    # The header values are safe as they are (ASCII, percent-encoded, no line breaks: built by
+    # the registry and checked by the planner), so they skip werkzeug's per-value validation
+    # (about 11 µs for these three).
+    response.headers._list.extend(plan.headers)  # noqa: SLF001
+    return response
