@@ -37,6 +37,7 @@ def test_every_network_redirects_to_its_endpoint_and_counts(app, client, redis, 
     assert on_endpoint(location, net), location
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Content-Length"] == "0" and response.data == b""  # no chunked body
     assert "Set-Cookie" not in response.headers
     # the shared article is inside, tagged for this network
     values = [v for vs in parse_qs(urlsplit(location).query).values() for v in vs]
