@@ -3,9 +3,9 @@
 ``static/widget.js`` and ``static/widget.css`` are readable source files with one marker each:
 
 * ``/*@CONFIG@*/null`` in widget.js is replaced by compact JSON: the networks the configured sites
-  offer (name, localized labels, popup size, icon path from the registry), the reader message
+  offer (name, popup size, localized names; their icon paths last), the reader message
   table (i18n.MESSAGES), each site's hosts / networks / language / UTM rules, the tracking
-  parameters stripped from page URLs (urls.TRACKING_PARAMS) and the Mastodon instance rule.
+  parameters stripped from page URLs (urls.TRACKING_PARAMS).
 * ``/*@NETWORKS@*/`` in widget.css is replaced by one rule per network holding its colours as CSS
   variables: the brand colour, the text colour readable on it (black or white, whichever
   contrasts more) and, where the brand colour falls short, icon colours adjusted to reach 3:1
@@ -15,9 +15,10 @@
 Serve-time transformations only (the files on disk stay the readable source; no build step):
 
 * comments and whitespace go (rjsmin / rcssmin: whitespace and comments only, no renaming);
-* icon paths are served on a 0.1-unit grid, in whole numbers (:func:`compact_path`): the registry
-  keeps the exact Simple Icons paths, the widget gets half the bytes, which a browser draws
-  alike (a Chromium test compares every icon, exact and compact, pixel by pixel at 48 px);
+* icon paths are served simplified within 0.05 unit of the 24-unit icon, in whole numbers on a
+  0.1-unit grid (:func:`compact_path`): the registry keeps the exact Simple Icons paths, the
+  widget gets less than half their bytes, which Chromium draws alike (a browser test compares
+  every icon, exact and compact, pixel by pixel at 48 and 40 px);
 * the gzip representation is made once per process with Zopfli (gzip-compatible, ~5 % smaller
   than ``gzip -9``).
 
@@ -172,7 +173,7 @@ def _absolute_segments(d: str) -> list[tuple[str, list[float]]]:
 
 # Network icons are served on a grid of 1/ICON_SCALE unit, as whole numbers in a viewBox of
 # 0 0 ICON_BOX ICON_BOX (no decimal points to send); widget.js reads ICON_BOX from its config.
-ICON_SCALE = 8
+ICON_SCALE = 10
 ICON_BOX = 24 * ICON_SCALE
 
 
@@ -180,16 +181,31 @@ def _grid(value: float) -> int:
     return math.floor(value * ICON_SCALE + 0.5)
 
 
-# A cubic curve drawn as a quadratic one (4 numbers instead of 6) when the two never part by
-# more than this, in icon units: half a grid step, as much as the rounding itself moves a point.
+# How far a simplified curve may stray from the exact one, in icon units: half a grid step, as
+# much as the rounding itself moves a point. A cubic becomes a quadratic (4 numbers instead of
+# 6), a curve or a small arc becomes a line, when they stay this close.
 QUADRATIC_TOLERANCE = 0.05
+
+
+def _flat(x: float, y: float, pts: list[float]) -> bool:
+    """Whether a curve from (x, y) through control points ``pts[:-2]`` to ``pts[-2:]`` stays
+    within QUADRATIC_TOLERANCE of its chord: it lies inside the hull of its points, so it does
+    when every control point does (measured to the chord's segment)."""
+    ex, ey = pts[-2], pts[-1]
+    length = (ex - x) ** 2 + (ey - y) ** 2
+    for cx, cy in zip(pts[:-2:2], pts[1:-2:2], strict=True):
+        t = max(0.0, min(1.0, ((cx - x) * (ex - x) + (cy - y) * (ey - y)) / length)) if length else 0.0
+        if math.hypot(cx - x - t * (ex - x), cy - y - t * (ey - y)) > QUADRATIC_TOLERANCE:
+            return False
+    return True
 
 
 def _quadratic_where_close(segments: list[tuple[str, list[float]]]) -> list[tuple[str, list[float]]]:
     """S becomes C (its mirrored control point made explicit), T becomes Q, then every cubic
     that a quadratic follows within QUADRATIC_TOLERANCE becomes that quadratic: control point
     (3 (P1 + P2) - P0 - P3) / 4, off by at most sqrt(3)/36 |P3 - 3 P2 + 3 P1 - P0| (the bound
-    fontTools' cu2qu uses)."""
+    fontTools' cu2qu uses); a small arc that strays no further from its chord becomes a line
+    (and one that ends where it starts, which draws nothing, a zero-length line, dropped)."""
     out: list[tuple[str, list[float]]] = []
     x = y = sx = sy = 0.0
     mirror = None  # (kind, control point) an S or T would reflect
@@ -204,7 +220,15 @@ def _quadratic_where_close(segments: list[tuple[str, list[float]]]) -> list[tupl
         elif up == "T":
             c = (2 * x - mirror[1][0], 2 * y - mirror[1][1]) if mirror and mirror[0] == "Q" else (x, y)
             up, pts = "Q", [*c, *pts]
+        if up == "A":  # an arc that bulges less than the tolerance from its chord is that chord
+            chord = math.hypot(pts[5] - x, pts[6] - y)
+            radius = max(pts[0], pts[1], chord / 2)
+            bulge = radius - math.sqrt(max(0.0, radius * radius - chord * chord / 4))
+            if not pts[3] and bulge <= QUADRATIC_TOLERANCE:
+                up, pts = "L", pts[5:]
         mirror = ("C", tuple(pts[2:4])) if up == "C" else ("Q", tuple(pts[:2])) if up == "Q" else None
+        if up in "CQ" and _flat(x, y, pts):  # a curve that hardly bends: its chord
+            up, pts = "L", pts[-2:]
         if up == "C":
             (x1, y1, x2, y2, x3, y3) = pts
             far = math.hypot(x3 - 3 * x2 + 3 * x1 - x, y3 - 3 * y2 + 3 * y1 - y) * math.sqrt(3) / 36
@@ -225,13 +249,15 @@ def compact_path(d: str) -> str:
     """``d`` (24-unit icon) redrawn in whole numbers on a 0 0 ICON_BOX ICON_BOX viewBox: every
     point on a 0.1-unit grid (0.4 % of the icon), written short.
 
-    Each point is rounded in *absolute* coordinates and relative values are written as the
-    difference of two rounded points, so rounding never accumulates along a path (at most
-    0.05 units off anywhere). Each segment is written relative or absolute, whichever is
-    shorter; a repeated command letter is left out; a curve whose first control point is the
-    mirror of the previous one becomes S / T; lines going on in the same direction become one;
-    a line that rounds to nothing is dropped (the icons are filled, never stroked). Arc radii keep at least one step so that an arc stays one;
-    arc rotations are angles, rounded to whole degrees.
+    First the curves that allow it are simplified within QUADRATIC_TOLERANCE
+    (:func:`_quadratic_where_close`). Then each point is rounded in *absolute* coordinates and
+    relative values are written as the difference of two rounded points, so rounding never
+    accumulates along a path (at most 0.05 units off anywhere). Each segment is written relative
+    or absolute, whichever is shorter; a repeated command letter is left out; a curve whose
+    first control point is the mirror of the previous one becomes S / T; lines going on in the
+    same direction become one; a line that rounds to nothing is dropped (the icons are filled,
+    never stroked). Arc radii keep at least one step so that an arc stays one; arc rotations are
+    angles, rounded to whole degrees.
     """
     out: list[str] = []
     last_cmd = last_num = ""
@@ -331,8 +357,6 @@ def widget_config(settings: dict) -> dict:
             aliases[alias] = net.id
     return {
         "nets": nets,
-        "icons": icons,
-        "iconBox": ICON_BOX,  # the icons' viewBox is 0 0 iconBox iconBox (see compact_path)
         "alias": aliases,
         # Every network id and channel: a clickback's utm_source may name any of them.
         "sources": [n.id for n in networks.all_networks()] + list(networks.CHANNELS),
@@ -354,6 +378,8 @@ def widget_config(settings: dict) -> dict:
             for s in sites
         ],
         "tracking": sorted(urls.TRACKING_PARAMS),
+        "iconBox": ICON_BOX,  # the icons' viewBox is 0 0 iconBox iconBox (see compact_path)
+        "icons": icons,  # last: after the code and the words, the paths compress better
     }
 
 

@@ -601,11 +601,14 @@ def test_plus_de_contenu_and_counts_hidden_when_the_service_api_is_unreachable(l
 
 
 # --- icons: the compact paths the widget gets draw like the registry's exact ones --------------------
-def test_compact_icon_paths_render_like_the_exact_ones(browser, artifacts_dir, capsys):
-    """Every network icon drawn at 48 px by Chromium, from the registry's exact path and from the
-    whole-number path on an 1/8-unit grid (viewBox 0 0 192 192) widget.js is served with, compared pixel by pixel (greyscale, 0-255). The same
-    limits must catch the exact icon moved by one pixel (the control column), so they are tight
-    enough to see a real change. A sheet of the three columns is saved to test-artifacts/."""
+@pytest.mark.parametrize("px", [48, 40])
+def test_compact_icon_paths_render_like_the_exact_ones(browser, artifacts_dir, capsys, px):
+    """Every network icon drawn by Chromium at 48 px (and at 40 px, where the icon grid does not
+    fall on the rasteriser's sub-pixel grid), from the registry's exact path and from the
+    whole-number path on a 0.1-unit grid (viewBox 0 0 240 240) that widget.js is served with,
+    compared pixel by pixel (greyscale, 0-255). The same limits must catch the exact icon moved
+    by one pixel (the control column), so they are tight enough to see a real change. A sheet of
+    the three columns is saved to test-artifacts/."""
     import io
 
     from PIL import Image, ImageChops
@@ -613,14 +616,15 @@ def test_compact_icon_paths_render_like_the_exact_ones(browser, artifacts_dir, c
     from share_service import networks, widget_assets
 
     def svg(d, shift="", size=24):
-        return (f'<svg viewBox="0 0 {size} {size}" width="48" height="48" fill="#000" '
+        return (f'<svg viewBox="0 0 {size} {size}" width="{px}" height="{px}" fill="#000" '
                 f'xmlns="http://www.w3.org/2000/svg"><path d="{d}"{shift}/></svg>')
 
     nets = networks.all_networks()
-    columns = {  # x of each 48 px column; row i at y = 8 + 64 i, all whole pixels
+    one_px = f"{24 / px:g}"  # one pixel, in icon units
+    columns = {  # x of each column; row i at y = 8 + 64 i, all whole pixels
         120: lambda n: svg(n.icon),
         184: lambda n: svg(widget_assets.compact_path(n.icon), size=widget_assets.ICON_BOX),
-        248: lambda n: svg(n.icon, ' transform="translate(.5 0)"'),  # control: 1 px right
+        248: lambda n: svg(n.icon, f' transform="translate({one_px} 0)"'),  # control: 1 px right
     }
     cells = "".join(f'<b style="top:{24 + 64 * i}px">{n.id}</b>' + "".join(
         f'<i style="top:{8 + 64 * i}px;left:{x}px">{draw(n)}</i>' for x, draw in columns.items())
@@ -629,20 +633,23 @@ def test_compact_icon_paths_render_like_the_exact_ones(browser, artifacts_dir, c
     page = context.new_page()
     page.set_content("<!doctype html><style>body{margin:0;background:#fff;font:14px sans-serif}"
                      "b,i{position:absolute;left:8px}svg{display:block}</style>" + cells)
-    page.screenshot(path=f"{artifacts_dir}/icons-exact-compact-shifted.png", full_page=True)
+    page.screenshot(path=f"{artifacts_dir}/icons-exact-compact-shifted-{px}px.png", full_page=True)
 
     def picture(x, y):
-        shot = page.screenshot(clip={"x": x, "y": y, "width": 48, "height": 48})
+        shot = page.screenshot(clip={"x": x, "y": y, "width": px, "height": px})
         return Image.open(io.BytesIO(shot)).convert("L")
 
     def difference(a, b):
         """(largest pixel difference, mean difference, pixels off by more than 64)"""
         histogram = ImageChops.difference(a, b).histogram()
         worst = max(i for i, n in enumerate(histogram) if n)
-        return worst, sum(i * n for i, n in enumerate(histogram)) / (48 * 48), sum(histogram[65:])
+        return worst, sum(i * n for i, n in enumerate(histogram)) / (px * px), sum(histogram[65:])
 
     def alike(d):
-        return d[0] <= 128 and d[1] <= 4 and d[2] <= 24  # half a pixel; 1.5 %; 1 % of pixels
+        # no pixel flipped (the largest differences: antialiasing along an edge moved by a
+        # fraction of a pixel, e.g. at VK's rounded corners, which Chromium rasterises a little
+        # differently as quadratics); 1.6 % on average; at most 1.5 % of the pixels off by > 64
+        return d[0] < 160 and d[1] <= 4 and d[2] <= px * px * 3 // 200
 
     report = []
     for i, net in enumerate(nets):
@@ -656,4 +663,4 @@ def test_compact_icon_paths_render_like_the_exact_ones(browser, artifacts_dir, c
         assert not alike(control), report[-1]
     context.close()
     with capsys.disabled():
-        print("\ncompact icons vs exact at 48 px:\n  " + "\n  ".join(report))
+        print(f"\ncompact icons vs exact at {px} px:\n  " + "\n  ".join(report))
