@@ -180,6 +180,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 def run_wrk(port: int, script: Path, duration: float, args, cpu_pids=None) -> dict:
     before = cpu_seconds(cpu_pids()) if cpu_pids else 0.0
+    redis_before = cpu_seconds(cpu_pids()[-1:]) if cpu_pids else 0.0
     cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{duration:g}s",
            "-s", str(script), f"http://127.0.0.1:{port}"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -188,9 +189,11 @@ def run_wrk(port: int, script: Path, duration: float, args, cpu_pids=None) -> di
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     cpu = (cpu_seconds(cpu_pids()) - before) if cpu_pids else 0.0
+    redis_cpu = (cpu_seconds(cpu_pids()[-1:]) - redis_before) if cpu_pids else 0.0
     return {"rps": rps, "requests": total, "non_2xx_3xx": int(bad.group(1)) if bad else 0,
             "socket_errors": errors.group(1) if errors else "",
-            "cpu_us_per_request": cpu / max(total, 1) * 1e6}
+            "cpu_us_per_request": cpu / max(total, 1) * 1e6,
+            "redis_cpu_us_per_request": redis_cpu / max(total, 1) * 1e6}
 
 
 def http_bench(redis_url: str, redis_pid: int, workdir: Path, args) -> dict:
@@ -359,11 +362,13 @@ def main() -> int:
             summary = summarize(results, server.url)
             report["http"] = {"runs": results, "summary": summary}
             print()
-            print(f"{'endpoint':10s} {'median req/s':>12s} {'CPU us/req':>10s}   runs (req/s)")
+            print(f"{'endpoint':10s} {'median req/s':>12s} {'CPU us/req':>10s} {'of it Redis':>11s}"
+                  "   runs (req/s)")
             for name in ("bare", "redirect", "events"):
                 runs = [r["rps"] for r in results[name]]
                 cpu = statistics.median(r["cpu_us_per_request"] for r in results[name])
-                print(f"{name:10s} {statistics.median(runs):12.1f} {cpu:10.0f}   "
+                rcpu = statistics.median(r["redis_cpu_us_per_request"] for r in results[name])
+                print(f"{name:10s} {statistics.median(runs):12.1f} {cpu:10.0f} {rcpu:11.0f}   "
                       + ", ".join(f"{x:.0f}" for x in runs))
             for name in ("redirect", "events"):
                 s = summary[name]
