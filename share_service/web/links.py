@@ -9,17 +9,13 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from .. import i18n, sharing
+from .. import i18n
 from ..errors import ApiError
+from .common import share_payload_from_request
 
 bp = Blueprint("links", __name__)
 
 SHARE_CACHE = "public, max-age=300"
-
-
-def base_url() -> str:
-    """This service's public base URL: PUBLIC_URL, else the request's host URL."""
-    return (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
 
 
 @bp.get("/api/v1/share")
@@ -28,18 +24,7 @@ def share():
     fmt = args.get("format", "json")
     if fmt not in ("json", "html"):
         raise ApiError("invalid_format", "The 'format' parameter must be json or html.")
-    site = sharing.site_for_url(current_app.config, args.get("site"), args.get("url"))
-    payload = sharing.share_payload(
-        site,
-        args.get("url"),
-        base_url=base_url(),
-        title=args.get("title"),
-        text=args.get("text"),
-        image=args.get("image"),
-        networks_param=args.get("networks"),
-        lang=args.get("lang"),
-        max_url_length=current_app.config["MAX_URL_LENGTH"],
-    )
+    payload = share_payload_from_request()
     if fmt == "html":
         html = render_template(
             "share/_bar.html", share=payload, messages=i18n.messages(payload["lang"])

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from .. import widget_assets
 from ..errors import ApiError
 from ..extensions import redis_client
+from .common import base_url, share_payload_from_request
 
 bp = Blueprint("widget", __name__)
 
@@ -89,41 +90,25 @@ def widget_messages():
     return response
 
 
-def _base_url() -> str:
-    """This service's public base URL: PUBLIC_URL, else the request's host URL."""
-    return (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
-
-
 EMBED_THEMES = ("light", "dark", "auto")
 
 
 @bp.get("/embed")
 def embed():
     """The server-rendered share bar as a page for an <iframe>: no JavaScript needed."""
-    from .. import i18n, sharing
+    from .. import i18n
 
-    args = request.args
-    theme = args.get("theme") or "light"
+    theme = request.args.get("theme") or "light"
     if theme not in EMBED_THEMES:
         raise ApiError("invalid_theme", f"The 'theme' parameter must be one of {EMBED_THEMES}.")
-    site = sharing.site_for_url(current_app.config, args.get("site"), args.get("url"))
-    payload = sharing.share_payload(
-        site,
-        args.get("url"),
-        base_url=_base_url(),
-        title=args.get("title"),
-        text=args.get("text"),
-        image=args.get("image"),
-        networks_param=args.get("networks"),
-        lang=args.get("lang"),
-        max_url_length=current_app.config["MAX_URL_LENGTH"],
-    )
+    payload = share_payload_from_request()
     html = render_template(
         "embed.html", share=payload, messages=i18n.messages(payload["lang"]), theme=theme
     )
     response = current_app.response_class(html, mimetype="text/html")
     # Framable by the site's own origins only. X-Frame-Options cannot name several origins
     # (ALLOW-FROM is obsolete); browsers obey frame-ancestors, which overrides it.
+    site = current_app.config["SITES"][payload["site"]]
     ancestors = " ".join(["'self'", *site.allowed_origins()])
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
@@ -148,7 +133,7 @@ def demo(slug: str):
     article = demo_content.BY_SLUG.get(slug)
     if article is None:
         raise ApiError("not_found", "No such sample article.", 404)
-    base = _base_url()
+    base = base_url()
     canonical = demo_content.article_url(base, slug)
     site = sharing.site_for_url(current_app.config, None, canonical)
     host_allowed = site.allows_host(urlsplit(canonical).hostname or "")
