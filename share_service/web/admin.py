@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from .. import auth
-from ..dashboard_i18n import pick_lang, translator
 from ..errors import ApiError
 from ..extensions import redis_client
 from . import dashfmt
@@ -18,25 +17,6 @@ from .guards import install_csrf, require_login
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 install_csrf(bp)
 dashfmt.install(bp)
-
-
-@bp.before_request
-def _lang():
-    g.lang = pick_lang(request.args.get("lang"), request.accept_languages,
-                       current_app.config["SITES"][current_app.config["DEFAULT_SITE"]].lang)
-    g.t = translator(g.lang)
-
-
-@bp.after_request
-def _headers(response):
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
-        "base-uri 'none'; form-action 'self'")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Cache-Control", "private, no-store")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
 
 
 def _ctx(**extra):

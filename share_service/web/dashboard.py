@@ -23,7 +23,6 @@ from flask import (
 )
 
 from .. import auth, charts, networks, stats
-from ..dashboard_i18n import pick_lang, translator
 from ..errors import ApiError
 from ..extensions import redis_client
 from . import dashfmt, sessions
@@ -35,30 +34,6 @@ dashfmt.install(bp)
 
 PERIODS = ("today", "7d", "30d", "90d", "custom")
 TOP_LIMIT = 10
-
-
-def security_headers(response):
-    """The dashboard loads nothing but its own files: no inline script, no framing."""
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    if request.endpoint and request.endpoint != "static":
-        response.headers.setdefault("Cache-Control", "private, no-store")
-    return response
-
-
-bp.after_request(security_headers)
-
-
-@bp.before_request
-def _lang():
-    g.lang = pick_lang(request.args.get("lang"), request.accept_languages,
-                       current_app.config["SITES"][current_app.config["DEFAULT_SITE"]].lang)
-    g.t = translator(g.lang)
 
 
 def _ctx(**extra):

@@ -1,4 +1,5 @@
-"""Template helpers shared by the dashboard and admin blueprints (numbers, ratios, dates, URLs).
+"""What the dashboard and admin blueprints share: the page language, security headers and
+template helpers (numbers, ratios, dates, URLs).
 
 Not a blueprint: both blueprints call :func:`install` on themselves.
 """
@@ -8,7 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from flask import g, request
+from flask import current_app, g, request
+
+from ..dashboard_i18n import pick_lang, translator
 
 
 def num(v) -> str:
@@ -58,7 +61,31 @@ def url_with(**changes) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
+def set_language() -> None:
+    """g.lang / g.t for this page: ?lang=, else Accept-Language, else the default site's."""
+    config = current_app.config
+    g.lang = pick_lang(request.args.get("lang"), request.accept_languages,
+                       config["SITES"][config["DEFAULT_SITE"]].lang)
+    g.t = translator(g.lang)
+
+
+def security_headers(response):
+    """Dashboard pages load nothing but their own files: no inline script, no framing."""
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.endpoint and request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
 def install(bp) -> None:
+    bp.before_request(set_language)
+    bp.after_request(security_headers)
     for f in (num, ratio, pct, signedpct, when):
         bp.add_app_template_filter(f, f.__name__)
     bp.add_app_template_global(url_with, "url_with")
