@@ -12,9 +12,9 @@ import argparse
 import tempfile
 import time
 
-from flask import Flask
+from inprocess import app_without_redis, bare_baseline, per_request
 
-from share_service import create_app, qr
+from share_service import qr
 
 QUERY = {
     "url": "https://www.lequotidien.example/politique/2026/11/26/l-ete-des-reformes?page=2",
@@ -23,34 +23,20 @@ QUERY = {
 }
 
 
-def per_request(client, path, query, n):
-    client.get(path, query_string=query)  # warm caches
-    start = time.perf_counter()
-    for _ in range(n):
-        response = client.get(path, query_string=query)
-    assert response.status_code == 200, response.status_code
-    return (time.perf_counter() - start) / n
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
     n = parser.parse_args().requests
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({
-            "REDIS_URL": f"unix://{tmp}/none.sock", "SECRET_KEY": "bench", "INSTANCE_PATH": tmp,
-            "ALLOWED_HOSTS": ["www.lequotidien.example"],
-        })
-        bare = Flask("bare")
-        bare.get("/bare")(lambda: "ok")
-        base = per_request(bare.test_client(), "/bare", {}, n)
+        app = app_without_redis(tmp)
+        base = bare_baseline(n)
         client = app.test_client()
         print(f"bare Flask endpoint        {base * 1e6:8.0f} µs/request (baseline)")
         for fmt in ("json", "html"):
-            cost = per_request(client, "/api/v1/share", {**QUERY, "format": fmt}, n)
+            cost = per_request(client, "/api/v1/share", n, query_string={**QUERY, "format": fmt})
             print(f"GET /api/v1/share {fmt:4}     {cost * 1e6:8.0f} µs/request  "
                   f"ratio to bare {base / cost:.2f}")
-        cached = per_request(client, "/qr", {"url": QUERY["url"], "format": "png"}, n)
+        cached = per_request(client, "/qr", n, query_string={"url": QUERY["url"], "format": "png"})
         print(f"GET /qr (image cached)     {cached * 1e6:8.0f} µs/request  ratio to bare {base / cached:.2f}")
         text = QUERY["url"] + "&utm_source=qr&utm_medium=social&utm_campaign=share"
         for fmt, size in (("png", 256), ("png", 1024), ("svg", 256)):

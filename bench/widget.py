@@ -13,20 +13,11 @@ import argparse
 import tempfile
 import time
 
-from flask import Flask
+from inprocess import app_without_redis, bare_baseline, per_request
 
-from share_service import create_app, widget_assets
+from share_service import widget_assets
 
 ARTICLE = "https://www.lequotidien.example/politique/2026/11/26/l-ete-des-reformes?page=2"
-
-
-def per_request(client, path, n, status=200, **kwargs):
-    client.get(path, **kwargs)  # warm caches
-    start = time.perf_counter()
-    for _ in range(n):
-        response = client.get(path, **kwargs)
-    assert response.status_code == status, response.status_code
-    return (time.perf_counter() - start) / n
 
 
 def main() -> None:
@@ -34,13 +25,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     n = parser.parse_args().requests
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({
-            "REDIS_URL": f"unix://{tmp}/none.sock", "SECRET_KEY": "bench", "INSTANCE_PATH": tmp,
-            "ALLOWED_HOSTS": ["www.lequotidien.example"],
-        })
-        bare = Flask("bare")
-        bare.get("/bare")(lambda: "ok")
-        base = per_request(bare.test_client(), "/bare", n)
+        app = app_without_redis(tmp)
+        base = bare_baseline(n)
         print(f"bare Flask endpoint              {base * 1e6:7.0f} µs/request (baseline)")
 
         rounds = 20
