@@ -7,7 +7,7 @@ One command, everything private and bounded in time::
     .venv/bin/python bench/hotpath.py --skip-http    # only the Redis memory measurement
 
 What it does:
-  1. starts its own redis-server (share_service.db.EmbeddedRedis, temp dir, unix socket);
+  1. starts its own redis-server (share_service.embedded.EmbeddedRedis, temp dir, unix socket);
   2. serves ``bench.bench_wsgi:app`` (the real app + ``GET /bench/bare``) under gunicorn with
      gunicorn.conf.py (default 2 sync workers; --workers / --worker-class apply to all
      endpoints alike), TRUSTED_PROXIES=1 so X-Forwarded-For gives each request its visitor;
@@ -50,7 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from share_service import db, keys  # noqa: E402
+from share_service.storage import client as storage_client
+from share_service.storage import embedded, keyspace  # noqa: E402
 
 HOST = "www.lequotidien.example"
 NETWORKS = [("facebook", 40), ("whatsapp", 20), ("x", 14), ("linkedin", 10), ("email", 6),
@@ -263,8 +264,8 @@ def summarize(results: dict, redis_url: str) -> dict:
 
     summary = {name: stats(v) for name, v in ratios.items()}
     summary["cpu"] = {name: stats(v) for name, v in cpu_ratios.items()}
-    client = db.client_from_url(redis_url, socket_timeout=30)
-    counted = sum(int(v) for f, v in client.hgetall(keys.site_totals("default")).items()
+    client = storage_client.from_url(redis_url, socket_timeout=30)
+    counted = sum(int(v) for f, v in client.hgetall(keyspace.site_totals("default")).items()
                   if f.startswith("share:"))
     made = sum(r["requests"] for name in ("redirect", "events", "warmup_redirect",
                                           "warmup_events") for r in results.get(name, []))
@@ -281,7 +282,7 @@ def memory_bench(redis_url: str, args) -> dict:
     from share_service.counting.events import Event
     from share_service.counting.recorder import Recorder
 
-    client = db.client_from_url(redis_url, socket_timeout=60)  # FLUSHALL of the HTTP run's keys
+    client = storage_client.from_url(redis_url, socket_timeout=60)  # FLUSHALL of the HTTP run's keys
     client.flushall()
     settings = load_settings({"REDIS_URL": redis_url, "ALLOWED_HOSTS": [HOST],
                               "FLUSH_MAX_EVENTS": 1000})
@@ -289,7 +290,7 @@ def memory_bench(redis_url: str, args) -> dict:
     rng = random.Random(args.seed + 1)
     n = args.memory_events
     arts = article_urls(args.memory_articles, rng)
-    aids = [keys.article_id(u) for u in arts]
+    aids = [keyspace.article_id(u) for u in arts]
     picks = zipf_indices(len(arts), n, rng)
     nets = weighted_networks(n, rng)
     day_start = time.time() - time.time() % 86400 - 3600  # one day, Paris
@@ -304,14 +305,14 @@ def memory_bench(redis_url: str, args) -> dict:
     recorder.flush()
     recorder.close()
     after = client.info("memory")["used_memory"]
-    dedupe_keys = sum(1 for _ in client.scan_iter(keys.dedupe("default", "*"), count=10000))
+    dedupe_keys = sum(1 for _ in client.scan_iter(keyspace.dedupe("default", "*"), count=10000))
     while True:  # what stays once the dedupe window has passed
-        batch = list(client.scan_iter(keys.dedupe("default", "*"), count=10000))[:5000]
+        batch = list(client.scan_iter(keyspace.dedupe("default", "*"), count=10000))[:5000]
         if not batch:
             break
         client.delete(*batch)
     retained = client.info("memory")["used_memory"]
-    counted = sum(int(v) for f, v in client.hgetall(keys.site_totals("default")).items()
+    counted = sum(int(v) for f, v in client.hgetall(keyspace.site_totals("default")).items()
                   if f.startswith("share:"))
     per_million = (after - before) / counted * 1e6
     per_million_retained = (retained - before) / counted * 1e6
@@ -351,7 +352,7 @@ def main() -> int:
         return 2
 
     workdir = Path(tempfile.mkdtemp(prefix="hotpath-"))
-    server = db.EmbeddedRedis(workdir / "redis", persistent=False).start()
+    server = embedded.EmbeddedRedis(workdir / "redis", persistent=False).start()
     report: dict = {"args": vars(args), "cpus": os.cpu_count(),
                     "loadavg_start": os.getloadavg()}
     try:

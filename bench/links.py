@@ -14,7 +14,7 @@ import time
 
 from inprocess import app_without_redis, bare_baseline, per_request
 
-from share_service import qr
+from share_service.sharing import qr
 
 QUERY = {
     "url": "https://www.lequotidien.example/politique/2026/11/26/l-ete-des-reformes?page=2",

@@ -3,7 +3,7 @@
     .venv/bin/python bench/recommend.py [--sizes 1000,10000,100000] [--queries 500]
                                         [--feed-items 5000]
 
-Everything runs against a private redis-server (share_service.db.EmbeddedRedis in a temporary
+Everything runs against a private redis-server (share_service.embedded.EmbeddedRedis in a temporary
 folder, unix socket) and a feed served by http.server on 127.0.0.1 (OS-chosen port); nothing
 from the internet. Printed:
 
@@ -40,11 +40,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import corpus  # noqa: E402
 
-from share_service import create_app, db, keys  # noqa: E402
+from share_service import create_app
 from share_service.catalogue import store  # noqa: E402
 from share_service.catalogue.ingest import ingest_url  # noqa: E402
+from share_service.catalogue.records import normalize
 from share_service.config import load_settings  # noqa: E402
 from share_service.recommend import Recommender  # noqa: E402
+from share_service.storage import client as storage_client
+from share_service.storage import embedded, keyspace
 
 HOST = "www.lequotidien.example"
 
@@ -91,7 +94,7 @@ def catalogue_bench(client, url, n, queries, settings, site):
     articles = corpus.make_corpus(n, seed=n, topics=topics, now=now, general_extra=5000,
                                   own_title=0.4, own_description=0.3, noise=0.1,
                                   foreign_tag=0.2)
-    records = [store.normalize(a, site, "push") for a in articles]
+    records = [normalize(a, site, "push") for a in articles]
     gen = time.perf_counter() - t
     t = time.perf_counter()
     store.save_articles(client, site.id, records)
@@ -104,8 +107,8 @@ def catalogue_bench(client, url, n, queries, settings, site):
     for back in range(3):
         day = (today - timedelta(days=back)).strftime("%Y%m%d")
         shared = rng.sample(records, max(1, n // 50))
-        pipe.zadd(keys.top_day(site.id, day),
-                  {keys.article_id(r["url"]): rng.randint(1, 500) for r in shared})
+        pipe.zadd(keyspace.top_day(site.id, day),
+                  {keyspace.article_id(r["url"]): rng.randint(1, 500) for r in shared})
     pipe.execute()
 
     snapshots = tempfile.mkdtemp(prefix="bench-snap-")
@@ -132,7 +135,7 @@ def catalogue_bench(client, url, n, queries, settings, site):
     fresh = corpus.make_corpus(100, seed=n + 1, topics=topics, now=now, general_extra=0)
     for i, a in enumerate(fresh):
         a["url"] = f"https://{HOST}/new/{n}-{i}.html"
-    store.save_articles(client, site.id, [store.normalize(a, site, "push") for a in fresh])
+    store.save_articles(client, site.id, [normalize(a, site, "push") for a in fresh])
     t = time.perf_counter()
     rec.recommend(client, site, picks[0], 5)
     sync = time.perf_counter() - t
@@ -232,9 +235,9 @@ def main():
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} (shared with other work)")
     folder = tempfile.mkdtemp(prefix="bench-redis-")
-    server = db.EmbeddedRedis(folder, persistent=False).start()
+    server = embedded.EmbeddedRedis(folder, persistent=False).start()
     try:
-        client = db.client_from_url(server.url, socket_timeout=30)
+        client = storage_client.from_url(server.url, socket_timeout=30)
         # the first request measures a full load in the request (no background loading)
         settings = load_settings({"ALLOWED_HOSTS": [HOST], "RECOMMEND_BACKGROUND_LOAD_MIN": 0})
         site = settings["SITES"]["default"]

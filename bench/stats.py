@@ -2,7 +2,7 @@
 
 One command:  .venv/bin/python bench/stats.py [--articles 10000] [--days 90] [--runs 200]
 
-1. Starts a private redis-server (share_service.db.EmbeddedRedis, unix socket in a temp dir).
+1. Starts a private redis-server (share_service.embedded.EmbeddedRedis, unix socket in a temp dir).
 2. Writes the counters through the REAL counting path: events (with explicit timestamps and
    visitor hashes) go to the app's write-behind recorder (``app.extensions["recorder"]``), which
    batches them and runs the real Lua batch script (``counting/record.lua``) — so the keys,
@@ -31,8 +31,11 @@ from datetime import datetime, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from share_service import auth, create_app, db, keys, stats  # noqa: E402
+from share_service import create_app
+from share_service.accounts import api_keys
 from share_service.counting.events import Event  # noqa: E402
+from share_service.stats import params
+from share_service.storage import embedded, keyspace
 
 NETWORKS = ["facebook", "x", "linkedin", "whatsapp", "bluesky", "email"]
 NET_WEIGHTS = [30, 20, 15, 20, 10, 5]
@@ -51,11 +54,11 @@ def fill(app, r, site, n_articles: int, days: int, seed: int = 42) -> dict:
     today = datetime.now(tz).date()
     first_day = today - timedelta(days=days - 1)
     urls = [f"https://www.lequotidien.example/actualite/article-{i}.html" for i in range(n_articles)]
-    aids = [keys.article_id(u) for u in urls]
+    aids = [keyspace.article_id(u) for u in urls]
     published = sorted(rnd.randrange(days) for _ in range(n_articles))  # day index of publication
     pipe = r.pipeline(transaction=False)
     for i, aid in enumerate(aids):
-        pipe.hset(keys.article(site.id, aid), mapping={"url": urls[i], "title": f"Article n° {i} — « titre »"})
+        pipe.hset(keyspace.article(site.id, aid), mapping={"url": urls[i], "title": f"Article n° {i} — « titre »"})
     pipe.execute()
     visitors = [f"{rnd.getrandbits(64):016x}" for _ in range(40000)]
     counts = {"events": 0, "shares": 0}
@@ -137,27 +140,27 @@ def main() -> int:
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="ss-bench-stats-") as tmp:
-        server = db.EmbeddedRedis(os.path.join(tmp, "redis"), persistent=False).start()
+        server = embedded.EmbeddedRedis(os.path.join(tmp, "redis"), persistent=False).start()
         try:
             app = create_app({"REDIS_URL": server.url, "SECRET_KEY": "bench",
                               "INSTANCE_PATH": os.path.join(tmp, "instance"),
                               "REDIS_SOCKET_TIMEOUT": 10.0, "DEDUPE_WINDOW_SECONDS": 1})
-            r = app.extensions["redis"].client
+            r = app.extensions["storage"].client
             site = app.config["SITES"][app.config["DEFAULT_SITE"]]
             print(f"filling: {args.articles} articles x {args.days} days through the recorder (record.lua) ...",
                   flush=True)
             counts = fill(app, r, site, args.articles, args.days)
             info = r.info("memory")
             n_keys = r.dbsize()
-            today = stats.today(site)
-            rng = stats.Range(today - timedelta(days=args.days - 1), today)
-            top_sizes = [r.zcard(keys.top_day(site.id, stats.day_id(d))) for d in rng.dates()]
+            today = params.today(site)
+            rng = params.Range(today - timedelta(days=args.days - 1), today)
+            top_sizes = [r.zcard(keyspace.top_day(site.id, params.day_id(d))) for d in rng.dates()]
             print(f"store: {counts['events']:,} events ({counts['shares']:,} shares) in "
                   f"{counts['fill_seconds']:.1f} s; {n_keys:,} keys; "
                   f"{info['used_memory'] / 2**20:.0f} MiB; articles per daily top set: "
                   f"median {int(statistics.median(top_sizes))}, max {max(top_sizes)}")
 
-            raw, _ = auth.create_api_key(r, "bench", "viewer")
+            raw, _ = api_keys.create_api_key(r, "bench", "viewer")
             client = app.test_client()
             headers = {"X-Api-Key": raw}
             q = {"from": rng.start.isoformat(), "to": rng.end.isoformat()}
@@ -184,10 +187,10 @@ def main() -> int:
 
             def cold(fn):
                 def run():
-                    for pattern in (keys.stats_top_cache(site.id, "*"),
-                                    keys.stats_sum_cache(site.id, "*"),
-                                    keys.stats_hll_cache(site.id, "*"),
-                                    keys.stats_series_cache(site.id, "*", "*")):
+                    for pattern in (keyspace.stats_top_cache(site.id, "*"),
+                                    keyspace.stats_sum_cache(site.id, "*"),
+                                    keyspace.stats_hll_cache(site.id, "*"),
+                                    keyspace.stats_series_cache(site.id, "*", "*")):
                         for k in r.keys(pattern):
                             r.delete(k)
                     t = time.perf_counter()

@@ -15,7 +15,7 @@ import time
 
 from inprocess import app_without_redis, bare_baseline, per_request
 
-from share_service import widget_assets
+from share_service.web.widget import assets as widget_assets
 
 ARTICLE = "https://www.lequotidien.example/politique/2026/11/26/l-ete-des-reformes?page=2"
 

@@ -1,4 +1,9 @@
-"""share_service: self-hosted, privacy-first share links, counting and « Plus de contenu »."""
+"""share_service: self-hosted, privacy-first share links, counting and « Plus de contenu ».
+
+:func:`create_app` is the only place that wires things: settings (config.py), the error
+handlers (errors.py), the extensions (extensions.py), the web layer (web/) and the CLI (cli/).
+The layers and the direction of their imports: docs/architecture.md.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from .config import ROOT, load_settings
+from .config import ROOT, instance_path, load_settings
 
 __all__ = ["create_app"]
-
-# Only these paths use the (server-side, Redis) session: dashboard, admin, login, and the stats
-# API (which also accepts a logged-in dashboard session). Reader-facing endpoints never open it:
-# no cookie for readers, and no session work on the hot path. See web/sessions.py.
-SESSION_PATHS = ("/dashboard", "/admin", "/login", "/logout", "/api/v1/stats")
 
 
 def _secret_key(instance: Path) -> str:
@@ -30,12 +30,10 @@ def _secret_key(instance: Path) -> str:
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    """Build the app: settings (defaults < file < environment < ``overrides``), extensions,
-    error handlers, blueprints and CLI commands."""
+    """Build the app: settings (defaults < file < environment < ``overrides``), error handlers,
+    extensions, blueprints and CLI commands."""
     settings = load_settings(overrides)
-    instance = Path(settings["INSTANCE_PATH"])
-    if not instance.is_absolute():
-        instance = ROOT / instance
+    instance = instance_path(settings)
     settings["INSTANCE_PATH"] = str(instance)
 
     app = Flask(
@@ -51,9 +49,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_NAME"] = "ss_session"
-    from .web.sessions import RedisSessionInterface
-
-    app.session_interface = RedisSessionInterface()
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
@@ -63,16 +58,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    from . import errors, extensions
+    from . import cli, errors, extensions, web
 
+    errors.init_app(app, html_paths=web.HTML_PATHS)
     extensions.init_app(app)
-    errors.init_app(app)
-
-    from .web import register_blueprints
-
-    register_blueprints(app)
-
-    from . import cli
-
+    web.init_app(app)
     cli.init_app(app)
     return app

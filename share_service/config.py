@@ -77,6 +77,12 @@ class Site:
         return tuple(origins)
 
 
+def instance_path(settings: dict) -> Path:
+    """The instance folder (local state: embedded Redis, secret key, index snapshots)."""
+    path = Path(settings["INSTANCE_PATH"])
+    return path if path.is_absolute() else ROOT / path
+
+
 def _read_toml(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
@@ -171,7 +177,7 @@ def build_sites(settings: dict, site_overrides: dict | None = None) -> dict[str,
 
 
 def make_site(site_id: str, table: dict) -> Site:
-    from . import networks  # late import: the registry validates network ids
+    from .sharing import networks  # late import: the registry validates network ids
 
     if not site_id.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(f"site id {site_id!r}: use letters, digits, '-' and '_' only")
@@ -214,22 +220,3 @@ def _validate(settings: dict) -> None:
     url = settings["REDIS_URL"]
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
-
-
-def resolve_site(settings: dict, site_id: str | None = None, host: str | None = None) -> Site:
-    """The site a request is about: named explicitly, else the one owning the article's host,
-    else the default site (whose allowed hosts then decide)."""
-    from .errors import ApiError
-
-    sites: dict[str, Site] = settings["SITES"]
-    if site_id:
-        site = sites.get(site_id)
-        if site is None:
-            raise ApiError("unknown_site", f"No site is configured with id {site_id!r}.", 404)
-        return site
-    if host and len(sites) > 1:
-        host = host.lower().rstrip(".")
-        for site in sites.values():
-            if site.allows_host(host):
-                return site
-    return sites[settings["DEFAULT_SITE"]]

@@ -1,45 +1,34 @@
-"""Every extension is wired here, with ``init_app``, and nowhere else."""
+"""Every extension is wired here, with ``init_app``, and nowhere else.
+
+``app.extensions`` then holds:
+
+* ``storage``: the Redis connection (``storage.client.Connection``: client, embedded server);
+* ``articles``: the one (site, article) resolver with its bounded cache (``sharing.articles``);
+* ``recorder``: the write-behind share counter of this worker (``counting.recorder``);
+* ``recommender``: « Plus de contenu » with this worker's in-memory index (``recommend``), its
+  snapshots under INSTANCE_PATH/recommend.
+"""
 
 from __future__ import annotations
 
+import os
+
 import redis
 
-from . import db, keys
-
-
-class RedisStore:
-    """The app's Redis client (``app.extensions['redis']``)."""
-
-    def __init__(self):
-        self.client: redis.Redis | None = None
-        self.embedded: db.EmbeddedRedis | None = None
-
-    def init_app(self, app) -> None:
-        settings = app.config
-        keys.configure(settings["REDIS_KEY_PREFIX"])
-        url = settings["REDIS_URL"]
-        if not url:
-            # No REDIS_URL: start (or reuse) the embedded server; this process then owns it.
-            self.embedded = db.EmbeddedRedis(db.embedded_dir(settings)).start().stop_at_exit()
-            url = self.embedded.url
-            settings["REDIS_URL"] = url
-        self.client = db.client_from_url(
-            url, settings["REDIS_SOCKET_TIMEOUT"], settings["REDIS_CONNECT_TIMEOUT"]
-        )
-        app.extensions["redis"] = self
-
-
-store = RedisStore()
+from .counting.recorder import Recorder
+from .recommend import Recommender
+from .sharing.articles import Articles
+from .storage import client as storage_client
 
 
 def init_app(app) -> None:
-    # One store per app: two apps in one process (tests) must not share the last one's client.
-    app_store = RedisStore()
-    app_store.init_app(app)
-    # Write-behind share counting (counting/recorder.py): app.extensions["recorder"].
-    from .counting.recorder import Recorder
-
-    app.extensions["recorder"] = Recorder(app_store.client, app.config)
+    # One of each per app: two apps in one process (tests) must not share the last one's.
+    storage = storage_client.connect(app.config)
+    app.extensions["storage"] = storage
+    app.extensions["articles"] = Articles(app.config)
+    app.extensions["recorder"] = Recorder(storage.client, app.config)
+    app.extensions["recommender"] = Recommender(
+        app.config, snapshot_dir=os.path.join(app.instance_path, "recommend"))
 
 
 def redis_client(app=None) -> redis.Redis:
@@ -48,4 +37,4 @@ def redis_client(app=None) -> redis.Redis:
         from flask import current_app
 
         app = current_app
-    return app.extensions["redis"].client
+    return app.extensions["storage"].client

@@ -8,7 +8,9 @@ import os
 
 import pytest
 
-from share_service import create_app, db
+from share_service import create_app
+from share_service.storage import client as storage_client
+from share_service.storage import embedded
 
 # Test settings: the default site owns the article hosts the tests use.
 TEST_HOSTS = ["localhost", "127.0.0.1", "www.lequotidien.example", "lequotidien.example"]
@@ -16,7 +18,7 @@ TEST_HOSTS = ["localhost", "127.0.0.1", "www.lequotidien.example", "lequotidien.
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
-    server = db.EmbeddedRedis(tmp_path_factory.mktemp("redis"), persistent=False).start()
+    server = embedded.EmbeddedRedis(tmp_path_factory.mktemp("redis"), persistent=False).start()
     yield server
     server.stop()
 
@@ -56,7 +58,7 @@ def make_app(redis_url, tmp_path):
 
 @pytest.fixture
 def redis(redis_url):
-    client = db.client_from_url(redis_url)
+    client = storage_client.from_url(redis_url)
     client.flushall()
     yield client
     client.close()

@@ -83,7 +83,7 @@ def expected(traffic):
 
 def record_at(app, when: datetime, event: dict, visitor: str):
     """Count one event at an explicit instant through the counting recorder (real Lua batch)."""
-    ev = parse_event(event, app.config)
+    ev = parse_event(event, app.extensions["articles"])
     ev.ts = when.timestamp()
     ev.visitor = visitor
     app.extensions["recorder"].add(ev)

@@ -9,7 +9,8 @@ import time
 import pytest
 from stats_helpers import csrf_of, login
 
-from share_service import auth, keys
+from share_service.accounts import api_keys, login_limits, users
+from share_service.storage import keyspace
 
 SITES = {
     "quotidien": {"allowed_hosts": ["www.lequotidien.example"], "name": "Le Quotidien"},
@@ -54,16 +55,16 @@ def test_readers_never_get_a_session_cookie(client):
 
 # --- users and login ------------------------------------------------------------------------------
 def test_password_is_stored_as_argon2_hash(redis):
-    auth.create_user(redis, "Marie@Exemple.fr", "correct horse", "viewer")
-    stored = redis.hget(keys.user("marie@exemple.fr"), "password")
+    users.create_user(redis, "Marie@Exemple.fr", "correct horse", "viewer")
+    stored = redis.hget(keyspace.user("marie@exemple.fr"), "password")
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
-    assert auth.verify_password(redis, "marie@exemple.fr", "correct horse")["email"] == "marie@exemple.fr"
-    assert auth.verify_password(redis, "marie@exemple.fr", "wrong horse") is None
-    assert auth.verify_password(redis, "nobody@exemple.fr", "correct horse") is None
+    assert users.verify_password(redis, "marie@exemple.fr", "correct horse")["email"] == "marie@exemple.fr"
+    assert users.verify_password(redis, "marie@exemple.fr", "wrong horse") is None
+    assert users.verify_password(redis, "nobody@exemple.fr", "correct horse") is None
 
 
 def test_login_rotates_session_id_and_logout_deletes_it(app, client, redis):
-    auth.create_user(redis, "ed@exemple.fr", "s3cret-pass", "viewer")
+    users.create_user(redis, "ed@exemple.fr", "s3cret-pass", "viewer")
     client.get("/login")
     before = session_cookie(client, app)
     assert before  # the pre-login session holding the CSRF token
@@ -84,8 +85,8 @@ def test_login_rotates_session_id_and_logout_deletes_it(app, client, redis):
     # logout
     page = client.get("/dashboard").get_data(as_text=True)
     assert client.post("/logout", data={"csrf_token": csrf_of(page)}).status_code == 303
-    assert redis.keys(keys.session("*")) == [] or all(
-        "ed@exemple.fr" not in (redis.get(k) or "") for k in redis.keys(keys.session("*")))
+    assert redis.keys(keyspace.session("*")) == [] or all(
+        "ed@exemple.fr" not in (redis.get(k) or "") for k in redis.keys(keyspace.session("*")))
     stale = app.test_client()
     stale.set_cookie(app.config["SESSION_COOKIE_NAME"], after)
     assert stale.get("/dashboard").status_code == 302
@@ -98,7 +99,7 @@ def test_secure_cookie_flag_follows_setting(make_app, redis):
 
 
 def test_login_without_or_with_wrong_csrf_is_refused(client, redis):
-    auth.create_user(redis, "ed@exemple.fr", "s3cret-pass", "viewer")
+    users.create_user(redis, "ed@exemple.fr", "s3cret-pass", "viewer")
     client.get("/login")
     no_token = client.post("/login", data={"email": "ed@exemple.fr", "password": "s3cret-pass"})
     assert no_token.status_code == 400
@@ -109,23 +110,23 @@ def test_login_without_or_with_wrong_csrf_is_refused(client, redis):
 
 
 def test_admin_forms_need_csrf(app, client, redis):
-    auth.create_user(redis, "boss@exemple.fr", "s3cret-pass", "admin")
+    users.create_user(redis, "boss@exemple.fr", "s3cret-pass", "admin")
     login(client, "boss@exemple.fr", "s3cret-pass")
     resp = client.post("/admin/users", data={"email": "new@exemple.fr", "password": "another-pass",
                                              "role": "viewer"})
     assert resp.status_code == 400
-    assert auth.get_user(redis, "new@exemple.fr") is None
+    assert users.get_user(redis, "new@exemple.fr") is None
     page = client.get("/admin/users").get_data(as_text=True)
     resp = client.post("/admin/users", data={"email": "new@exemple.fr", "password": "another-pass",
                                              "role": "viewer", "csrf_token": csrf_of(page)})
     assert resp.status_code == 303
-    assert auth.get_user(redis, "new@exemple.fr")["role"] == "viewer"
+    assert users.get_user(redis, "new@exemple.fr")["role"] == "viewer"
 
 
 def test_wrong_password_and_rate_limit(make_app, redis):
     app = make_app({"LOGIN_MAX_ATTEMPTS": 3})
     client = app.test_client()
-    auth.create_user(redis, "ed@exemple.fr", "s3cret-pass", "viewer")
+    users.create_user(redis, "ed@exemple.fr", "s3cret-pass", "viewer")
     for _ in range(3):
         assert login(client, "ed@exemple.fr", "nope-nope").status_code == 401
     # the right password is now refused too, before any check, for 15 minutes
@@ -133,7 +134,7 @@ def test_wrong_password_and_rate_limit(make_app, redis):
     assert blocked.status_code == 429
     assert client.get("/dashboard").status_code == 302
     # per address as well: another account from the same address is blocked
-    auth.create_user(redis, "zoe@exemple.fr", "s3cret-pass", "viewer")
+    users.create_user(redis, "zoe@exemple.fr", "s3cret-pass", "viewer")
     assert login(client, "zoe@exemple.fr", "s3cret-pass").status_code == 429
     # another address may still log in to an account that is not blocked
     elsewhere = app.test_client()
@@ -142,13 +143,13 @@ def test_wrong_password_and_rate_limit(make_app, redis):
     # ... but not to the blocked account
     assert login(elsewhere, "ed@exemple.fr", "s3cret-pass").status_code == 429
     # counters expire after the window and hold no raw address or e-mail
-    for key in redis.keys(keys.login_attempts("*", "*")):
-        assert 0 < redis.ttl(key) <= auth.LOGIN_WINDOW_SECONDS
+    for key in redis.keys(keyspace.login_attempts("*", "*")):
+        assert 0 < redis.ttl(key) <= login_limits.LOGIN_WINDOW_SECONDS
         assert "203.0.113" not in key and "ed@" not in key and "127.0.0.1" not in key
 
 
 def test_login_next_is_never_another_host(client, redis):
-    auth.create_user(redis, "ed@exemple.fr", "s3cret-pass", "viewer")
+    users.create_user(redis, "ed@exemple.fr", "s3cret-pass", "viewer")
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
         resp = login(client, "ed@exemple.fr", "s3cret-pass", next=target)
         assert resp.status_code == 303
@@ -158,16 +159,16 @@ def test_login_next_is_never_another_host(client, redis):
 
 
 def test_deleted_user_loses_access_at_once(app, client, redis):
-    auth.create_user(redis, "ed@exemple.fr", "s3cret-pass", "viewer")
+    users.create_user(redis, "ed@exemple.fr", "s3cret-pass", "viewer")
     login(client, "ed@exemple.fr", "s3cret-pass")
     assert client.get("/dashboard").status_code == 200
-    assert auth.delete_user(redis, "ed@exemple.fr")
+    assert users.delete_user(redis, "ed@exemple.fr")
     assert client.get("/dashboard").status_code == 302
 
 
 # --- roles and sites ------------------------------------------------------------------------------
 def test_viewer_of_one_site_sees_only_that_site(two_sites, redis):
-    raw, _ = auth.create_api_key(redis, "partner", "viewer", ["quotidien"])
+    raw, _ = api_keys.create_api_key(redis, "partner", "viewer", ["quotidien"])
     c = two_sites.test_client()
     h = {"X-Api-Key": raw}
     for route in STATS_ROUTES:
@@ -180,7 +181,7 @@ def test_viewer_of_one_site_sees_only_that_site(two_sites, redis):
 
 
 def test_dashboard_user_scoped_to_one_site(two_sites, redis):
-    auth.create_user(redis, "sport@exemple.fr", "s3cret-pass", "viewer", ["sport"])
+    users.create_user(redis, "sport@exemple.fr", "s3cret-pass", "viewer", ["sport"])
     c = two_sites.test_client()
     login(c, "sport@exemple.fr", "s3cret-pass")
     page = c.get("/dashboard")  # no site given: the first site this user may read
@@ -196,7 +197,7 @@ def test_dashboard_user_scoped_to_one_site(two_sites, redis):
 
 
 def test_site_admin_is_not_a_global_admin(two_sites, redis):
-    auth.create_user(redis, "chef@exemple.fr", "s3cret-pass", "admin", ["sport"])
+    users.create_user(redis, "chef@exemple.fr", "s3cret-pass", "admin", ["sport"])
     c = two_sites.test_client()
     login(c, "chef@exemple.fr", "s3cret-pass")
     assert c.get("/admin/users").status_code == 403
@@ -207,33 +208,33 @@ def test_site_admin_is_not_a_global_admin(two_sites, redis):
 
 # --- API keys -----------------------------------------------------------------------------------
 def test_api_key_hashed_expiring_revocable_last_used(client, redis):
-    raw, record = auth.create_api_key(redis, "reporting", "viewer", expires_days=1)
+    raw, record = api_keys.create_api_key(redis, "reporting", "viewer", expires_days=1)
     assert raw.startswith("ssk_") and len(raw) > 40
     assert not any(raw in k or raw in str(redis.hgetall(k)) for k in redis.keys("*"))
     assert record["last_used"] is None
     resp = client.get("/api/v1/stats/summary", headers={"X-Api-Key": raw})
     assert resp.status_code == 200
-    listed = {k["id"]: k for k in auth.list_api_keys(redis)}[record["id"]]
+    listed = {k["id"]: k for k in api_keys.list_api_keys(redis)}[record["id"]]
     assert listed["last_used"] is not None and abs(listed["last_used"] - time.time()) < 5
     # expired: the same key a day and a second later
-    assert auth.authenticate_api_key(redis, raw, now=time.time() + 86401) is None
+    assert api_keys.authenticate_api_key(redis, raw, now=time.time() + 86401) is None
     # revoked
-    assert auth.revoke_api_key(redis, record["id"]) == [record["id"]]
+    assert api_keys.revoke_api_key(redis, record["id"]) == [record["id"]]
     resp = client.get("/api/v1/stats/summary", headers={"X-Api-Key": raw})
     assert resp.status_code == 401
-    assert {k["id"]: k for k in auth.list_api_keys(redis)}[record["id"]]["status"] == "revoked"
+    assert {k["id"]: k for k in api_keys.list_api_keys(redis)}[record["id"]]["status"] == "revoked"
 
 
 def test_bad_keys_are_refused(client, redis):
-    raw, _ = auth.create_api_key(redis, "ok", "viewer")
+    raw, _ = api_keys.create_api_key(redis, "ok", "viewer")
     for bad in ("nope", raw[:-1] + ("A" if raw[-1] != "A" else "B"), "ssk_" + "x" * 300):
         resp = client.get("/api/v1/stats/summary", headers={"X-Api-Key": bad})
         assert resp.status_code == 401 and resp.json["error"]["code"] == "unauthorized"
 
 
 def test_expired_key_through_the_api(client, redis):
-    raw, record = auth.create_api_key(redis, "short", "viewer", expires_days=1)
-    redis.hset(keys.api_key(redis.hget(keys.api_keys(), record["id"])), "expires",
+    raw, record = api_keys.create_api_key(redis, "short", "viewer", expires_days=1)
+    redis.hset(keyspace.api_key(redis.hget(keyspace.api_keys(), record["id"])), "expires",
                str(int(time.time()) - 1))
     assert client.get("/api/v1/stats/top", headers={"X-Api-Key": raw}).status_code == 401
 
@@ -243,11 +244,11 @@ def test_cli_users(runner, redis):
     res = runner.invoke(args=["users", "create", "Ana@Exemple.fr", "--role", "admin",
                               "--password-stdin"], input="long-enough-pass\n")
     assert res.exit_code == 0, res.output
-    assert auth.verify_password(redis, "ana@exemple.fr", "long-enough-pass")
+    assert users.verify_password(redis, "ana@exemple.fr", "long-enough-pass")
     res = runner.invoke(args=["users", "create", "bob@exemple.fr", "--role", "viewer",
                               "--site", "default"], input="pass-word-1\npass-word-1\n")
     assert res.exit_code == 0, res.output
-    assert auth.get_user(redis, "bob@exemple.fr")["sites"] == '["default"]'
+    assert users.get_user(redis, "bob@exemple.fr")["sites"] == '["default"]'
     res = runner.invoke(args=["users", "create", "bob@exemple.fr", "--password-stdin"],
                         input="pass-word-1\n")
     assert res.exit_code != 0 and "already exists" in res.output

@@ -10,8 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from share_service import auth, keys
+from share_service.accounts import api_keys
 from share_service.catalogue import store
+from share_service.catalogue.records import normalize
+from share_service.recommend import Recommender
+from share_service.storage import keyspace
 
 HOST = "https://www.lequotidien.example"
 NOW = time.time()
@@ -75,12 +78,12 @@ def app(make_app, redis):
 @pytest.fixture
 def catalogue(app, redis):
     site = app.config["SITES"]["default"]
-    store.save_articles(redis, "default", [store.normalize(a, site, "push") for a in ALL])
+    store.save_articles(redis, "default", [normalize(a, site, "push") for a in ALL])
     return ALL
 
 
 def admin_key(redis, sites=None, role="admin"):
-    raw, _ = auth.create_api_key(redis, "cms", role=role, sites=sites)
+    raw, _ = api_keys.create_api_key(redis, "cms", role=role, sites=sites)
     return {"X-Api-Key": raw}
 
 
@@ -121,14 +124,14 @@ def test_push_stores_and_skips_unchanged(client, redis):
     data = response.get_json()
     assert (data["stored"], data["changed"]) == (1, 1)
     canonical = HOST + "/politique/debat.html"
-    assert data["articles"] == [{"id": keys.article_id(canonical), "url": canonical,
+    assert data["articles"] == [{"id": keyspace.article_id(canonical), "url": canonical,
                                  "changed": True}]
-    record = redis.hgetall(keys.article("default", keys.article_id(canonical)))
+    record = redis.hgetall(keyspace.article("default", keyspace.article_id(canonical)))
     assert record["title"] == "Débat : la réforme « adoptée »"
     assert json.loads(record["tags"]) == ["Assemblée"]
     assert record["modified"] == "1793696400"
     assert (record["image_width"], record["source"]) == ("1200", "push")
-    assert redis.hget(keys.article_urls("default"), keys.article_id(canonical)) == canonical
+    assert redis.hget(keyspace.article_urls("default"), keyspace.article_id(canonical)) == canonical
 
     again = client.put("/api/v1/articles", json={"articles": [body]}, headers=headers)
     assert again.get_json()["changed"] == 0
@@ -217,7 +220,7 @@ def test_related_items_shape_and_rules(client, catalogue):
 def test_deterministic_across_calls_and_workers(app, client, catalogue):
     one = recs(client, CURRENT["url"], limit=8).get_json()
     two = recs(client, CURRENT["url"], limit=8).get_json()
-    app.extensions.pop("recommender")  # a fresh worker builds its own index
+    app.extensions["recommender"] = Recommender(app.config)  # a fresh worker: its own index
     three = recs(client, CURRENT["url"], limit=8).get_json()
     assert one == two == three
 
@@ -241,8 +244,8 @@ def test_debug_components(client, catalogue):
 def test_popularity_from_share_counters(app, client, redis, catalogue):
     site = app.config["SITES"]["default"]
     today = datetime.now(ZoneInfo(site.timezone)).strftime("%Y%m%d")
-    glaciers = keys.article_id(RELATED[1]["url"])
-    redis.zadd(keys.top_day("default", today), {glaciers: 40})
+    glaciers = keyspace.article_id(RELATED[1]["url"])
+    redis.zadd(keyspace.top_day("default", today), {glaciers: 40})
     items = recs(client, CURRENT["url"], debug=1, limit=10).get_json()["items"]
     by_url = {i["canonical_url"]: i["components"] for i in items}
     assert by_url[RELATED[1]["url"]]["popularity"] == 1.0
@@ -253,8 +256,8 @@ def test_popularity_from_share_counters(app, client, redis, catalogue):
 def test_unknown_article_falls_back_to_most_shared_then_newest(app, client, redis, catalogue):
     site = app.config["SITES"]["default"]
     today = datetime.now(ZoneInfo(site.timezone)).strftime("%Y%m%d")
-    football = keys.article_id(UNRELATED[3]["url"])
-    redis.zadd(keys.top_day("default", today), {football: 12, keys.article_id(EXCLUDED["url"]): 99})
+    football = keyspace.article_id(UNRELATED[3]["url"])
+    redis.zadd(keyspace.top_day("default", today), {football: 12, keyspace.article_id(EXCLUDED["url"]): 99})
     response = recs(client, HOST + "/pas-encore-dans-le-catalogue.html", debug=1)
     assert response.status_code == 200
     data = response.get_json()
@@ -320,7 +323,7 @@ def test_openapi_describes_the_routes(client):
 def test_impressions_and_clicks_give_the_dashboard_a_ctr(app, client, redis, catalogue):
     """What the widget does with an answer: one rec_impression for the page, one rec_click with
     the clicked item as target (its tagged link; counted on the page's canonical article)."""
-    from share_service import stats
+    from share_service.stats import params, queries
 
     items = recs(client, CURRENT["url"]).get_json()["items"]
     browser = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like "
@@ -335,10 +338,10 @@ def test_impressions_and_clicks_give_the_dashboard_a_ctr(app, client, redis, cat
         assert response.status_code == 204
     app.extensions["recorder"].flush()
     site = app.config["SITES"]["default"]
-    figures = stats.summary(redis, site, stats.preset_range(site, "today"))["current"]
+    figures = queries.summary(redis, site, params.preset_range(site, "today"))["current"]
     assert (figures["rec_impression"], figures["rec_click"]) == (2, 1)
     assert figures["rec_ctr"] == 0.5
-    totals = redis.hgetall(keys.article_totals("default", keys.article_id(CURRENT["url"])))
+    totals = redis.hgetall(keyspace.article_totals("default", keyspace.article_id(CURRENT["url"])))
     assert (totals["rec_impression"], totals["rec_click"]) == ("2", "1")
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from catalogue_server import CatalogueServer
 
-from share_service import keys
 from share_service.catalogue import store
 from share_service.catalogue.ingest import ingest_url, refresh
 from share_service.config import load_settings
 from share_service.recommend import Recommender, text
+from share_service.storage import keyspace
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +36,15 @@ def site(settings):
 
 
 def record(redis, server, path):
-    from share_service import urls
+    from share_service.sharing import urls
 
-    aid = keys.article_id(urls.canonical(server.url(path)))
-    data = redis.hgetall(keys.article("default", aid))
+    aid = keyspace.article_id(urls.canonical(server.url(path)))
+    data = redis.hgetall(keyspace.article("default", aid))
     return data or None
 
 
 def catalogue_urls(redis) -> set[str]:
-    return set(redis.hvals(keys.article_urls("default")))
+    return set(redis.hvals(keyspace.article_urls("default")))
 
 
 def test_rss_feed(redis, server, settings, site):
@@ -147,7 +147,7 @@ def test_conditional_get_and_changed_items(redis, server, settings, site):
     server.overrides[feed] = server.template("rss.xml")
     first = ingest_url(redis, settings, site, server.url(feed))
     assert first.changed == 2
-    seq = redis.hget(keys.catalogue_seq("default"), "seq")
+    seq = redis.hget(keyspace.catalogue_seq("default"), "seq")
     recommender = Recommender(settings, cache_size=0)
     index = recommender.index(redis, site)
     assert len(index) == 2
@@ -157,7 +157,7 @@ def test_conditional_get_and_changed_items(redis, server, settings, site):
     second = ingest_url(redis, settings, site, server.url(feed))
     assert second.status == "not_modified"
     assert server.hits(feed)[-1].get("If-None-Match", "").startswith('"')
-    assert redis.hget(keys.catalogue_seq("default"), "seq") == seq
+    assert redis.hget(keyspace.catalogue_seq("default"), "seq") == seq
     assert recommender.index(redis, site).version == version
 
     # one item changed: the document is read again, only that item is rewritten
@@ -165,7 +165,7 @@ def test_conditional_get_and_changed_items(redis, server, settings, site):
         "Ligue 1 : Lyon s’impose".encode(), "Ligue 1 : Lyon l’emporte".encode())
     third = ingest_url(redis, settings, site, server.url(feed))
     assert (third.status, third.valid, third.changed) == ("ok", 2, 1)
-    assert int(redis.hget(keys.catalogue_seq("default"), "seq")) == int(seq) + 1
+    assert int(redis.hget(keyspace.catalogue_seq("default"), "seq")) == int(seq) + 1
     assert record(redis, server, "/sport/ligue1-lyon.html")["title"].startswith(
         "Ligue 1 : Lyon l’emporte")
     index = recommender.index(redis, site)
@@ -259,8 +259,8 @@ def test_sitemap_page_failures_are_skipped_not_fatal(redis, server, settings, si
 
 
 def test_redis_down_rejects_without_crashing(server, settings, site, tmp_path):
-    from share_service import db
+    from share_service.storage import client as storage_client
 
-    dead = db.client_from_url(f"unix://{tmp_path}/no-redis.sock")
+    dead = storage_client.from_url(f"unix://{tmp_path}/no-redis.sock")
     report = ingest_url(dead, settings, site, server.url("/atom.xml"))
     assert (report.status, report.reason) == ("rejected", "store_unavailable")

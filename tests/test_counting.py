@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from share_service import db, keys
-from share_service.counting import reads
+from share_service.counting import clock, reads
 from share_service.counting.events import parse_batch
+from share_service.storage import client as storage_client
+from share_service.storage import keyspace
 
 A1 = "https://www.lequotidien.example/politique/2026/11/26/reformes"
 A2 = "https://www.lequotidien.example/sport/2026/11/26/match"
@@ -29,14 +30,14 @@ def ts_paris(*args) -> float:
 
 def record(app, body, ip="203.0.113.7", ua=BROWSER, ts=None):
     recorder = app.extensions["recorder"]
-    for event in parse_batch(body, app.config):
+    for event in parse_batch(body, app.extensions["articles"]):
         event.ts = ts if ts is not None else time.time()
         recorder.add(event, ip, ua)
     return recorder
 
 
 def aid(url):
-    return keys.article_id(url)
+    return keyspace.article_id(url)
 
 
 def test_share_writes_every_counter_and_set(app, redis):
@@ -45,15 +46,15 @@ def test_share_writes_every_counter_and_set(app, redis):
            ts=ts).flush()
     a = aid(A1)
     field = "share:x"  # the alias is counted under the registry id
-    for key in (keys.article_totals("default", a), keys.article_day("default", a, "20261126"),
-                keys.site_day("default", "20261126"), keys.site_hour("default", "2026112610"),
-                keys.site_totals("default")):
+    for key in (keyspace.article_totals("default", a), keyspace.article_day("default", a, "20261126"),
+                keyspace.site_day("default", "20261126"), keyspace.site_hour("default", "2026112610"),
+                keyspace.site_totals("default")):
         assert redis.hgetall(key) == {field: "1"}, key
-    assert redis.zrange(keys.top_day("default", "20261126"), 0, -1, withscores=True) == [(a, 1.0)]
-    assert redis.zrange(keys.top_day("default", "20261126", "x"), 0, -1, withscores=True) == [(a, 1.0)]
-    assert redis.pfcount(keys.uniques_day("default", "20261126")) == 1
-    assert redis.pfcount(keys.uniques_article_day("default", a, "20261126")) == 1
-    assert redis.hget(keys.article_urls("default"), a) == A1
+    assert redis.zrange(keyspace.top_day("default", "20261126"), 0, -1, withscores=True) == [(a, 1.0)]
+    assert redis.zrange(keyspace.top_day("default", "20261126", "x"), 0, -1, withscores=True) == [(a, 1.0)]
+    assert redis.pfcount(keyspace.uniques_day("default", "20261126")) == 1
+    assert redis.pfcount(keyspace.uniques_article_day("default", a, "20261126")) == 1
+    assert redis.hget(keyspace.article_urls("default"), a) == A1
     assert reads.article_counts(redis, "default", A1) == {
         "url": A1, "total": 1, "networks": {"x": 1}, "copy": 0, "qr": 0, "native": 0}
 
@@ -71,19 +72,19 @@ def test_other_event_types_and_fields(app, redis):
         {"type": "rec_click", "url": A1, "target": A2},
     ]}, ts=ts).flush()
     a = aid(A1)
-    article = redis.hgetall(keys.article_totals("default", a))
+    article = redis.hgetall(keyspace.article_totals("default", a))
     assert article == {"copy": "1", "qr": "1", "native": "1", "visit:facebook": "1",
                        "utm:facebook|social|share": "1", "visit:more_content": "1",
                        "rec_impression": "1", "rec_click": "1"}
-    assert redis.hgetall(keys.article_day("default", a, "20261126")) == article
-    site_day = redis.hgetall(keys.site_day("default", "20261126"))
+    assert redis.hgetall(keyspace.article_day("default", a, "20261126")) == article
+    site_day = redis.hgetall(keyspace.site_day("default", "20261126"))
     # the UTM triple is kept on article hashes only
     assert site_day == {k: v for k, v in article.items() if not k.startswith("utm:")}
-    assert redis.hgetall(keys.site_hour("default", "2026112609")) == site_day
-    assert redis.hgetall(keys.site_totals("default")) == site_day
+    assert redis.hgetall(keyspace.site_hour("default", "2026112609")) == site_day
+    assert redis.hgetall(keyspace.site_totals("default")) == site_day
     # no share: no top entry; copy/qr/native feed the unique sharers
-    assert redis.zcard(keys.top_day("default", "20261126")) == 0
-    assert redis.pfcount(keys.uniques_day("default", "20261126")) == 1
+    assert redis.zcard(keyspace.top_day("default", "20261126")) == 0
+    assert redis.pfcount(keyspace.uniques_day("default", "20261126")) == 1
     assert reads.article_counts(redis, "default", A1)["total"] == 0
     assert reads.article_counts(redis, "default", A1)["copy"] == 1
 
@@ -96,10 +97,10 @@ def test_days_and_hours_are_site_local(app, redis):
     # 00:30 in Paris on 27 November is still 26 November in UTC.
     early = ts_paris(2026, 11, 27, 0, 30)
     record(app, {"type": "share", "url": A1, "network": "linkedin"}, ts=early, ip="198.51.100.1").flush()
-    assert redis.hgetall(keys.site_day("default", "20261126")) == {"share:facebook": "1"}
-    assert redis.hgetall(keys.site_hour("default", "2026112623")) == {"share:facebook": "1"}
-    assert redis.hgetall(keys.site_day("default", "20261127")) == {"share:linkedin": "1"}
-    assert redis.hgetall(keys.site_hour("default", "2026112700")) == {"share:linkedin": "1"}
+    assert redis.hgetall(keyspace.site_day("default", "20261126")) == {"share:facebook": "1"}
+    assert redis.hgetall(keyspace.site_hour("default", "2026112623")) == {"share:facebook": "1"}
+    assert redis.hgetall(keyspace.site_day("default", "20261127")) == {"share:linkedin": "1"}
+    assert redis.hgetall(keyspace.site_hour("default", "2026112700")) == {"share:linkedin": "1"}
 
 
 def test_summer_time_site_in_another_zone(make_app, redis):
@@ -107,8 +108,8 @@ def test_summer_time_site_in_another_zone(make_app, redis):
                                      "timezone": "America/New_York"}}, "DEFAULT_SITE": "ny"})
     ts = datetime(2026, 7, 1, 23, 30, tzinfo=ZoneInfo("America/New_York")).timestamp()
     record(app, {"type": "share", "url": A1, "network": "facebook"}, ts=ts).flush()
-    assert redis.hgetall(keys.site_hour("ny", "2026070123")) == {"share:facebook": "1"}
-    assert redis.exists(keys.article_totals("default", aid(A1))) == 0
+    assert redis.hgetall(keyspace.site_hour("ny", "2026070123")) == {"share:facebook": "1"}
+    assert redis.exists(keyspace.article_totals("default", aid(A1))) == 0
 
 
 def test_retention_ttls(make_app, redis):
@@ -179,9 +180,9 @@ def test_exact_counts_under_concurrent_requests(app, redis, live_server):
     assert errors == []
     total = threads * per_thread
     assert reads.article_counts(redis, "default", A1)["networks"] == {"facebook": total}
-    day = max(redis.scan_iter(keys.site_day("default", "*")))
+    day = max(redis.scan_iter(keyspace.site_day("default", "*")))
     assert redis.hget(day, "share:facebook") == str(total)
-    assert 0.97 * total <= redis.pfcount(keys.uniques_day("default", day[-8:])) <= 1.03 * total
+    assert 0.97 * total <= redis.pfcount(keyspace.uniques_day("default", day[-8:])) <= 1.03 * total
 
 
 def test_one_script_call_per_site_per_flush(make_app, redis):
@@ -211,7 +212,7 @@ def test_no_raw_ip_or_user_agent_in_redis(app, redis, redis_url):
     record(app, {"events": [{"type": "share", "url": A1, "network": "facebook"},
                             {"type": "copy", "url": A1},
                             {"type": "visit", "url": A1, "network": "copy"}]}, ip=ip, ua=ua).flush()
-    raw = db.client_from_url(redis_url, decode_responses=False)
+    raw = storage_client.from_url(redis_url, decode_responses=False)
     needles = [ip.encode(), ua.encode(), b"PrivacyTest", ip.replace(".", "").encode()]
     seen = 0
     for key in raw.scan_iter(b"*"):
@@ -254,14 +255,11 @@ def test_redis_down_keeps_events_then_counts_nothing_twice(make_app, redis, tmp_
 def test_events_wait_in_memory_until_redis_is_back(app, redis):
     recorder = app.extensions["recorder"]
     good = recorder.client
-    recorder.client = db.client_from_url("unix:///nonexistent/redis.sock")
-    recorder.script = recorder.client.register_script(recorder.script.script)
-    recorder.salts.fetch(good, __import__("share_service.counting.clock", fromlist=["day"]).day(
-        "Europe/Paris", time.time()))
+    recorder.client = storage_client.from_url("unix:///nonexistent/redis.sock")
+    recorder.salts.fetch(good, clock.day("Europe/Paris", time.time()))
     record(app, {"type": "share", "url": A1, "network": "facebook"})
     assert recorder.flush() == 0 and recorder.pending() == 1
     recorder.client = good
-    recorder.script = good.register_script(recorder.script.script)
     assert recorder.flush() == 1 and recorder.pending() == 0
     assert reads.article_counts(redis, "default", A1)["total"] == 1
 

@@ -7,12 +7,14 @@ import re
 
 from stats_helpers import ARTICLES, csrf_of, expected, generate, login, send
 
-from share_service import auth, charts, keys
-from share_service.dashboard_i18n import MESSAGES
+from share_service.accounts import api_keys, users
+from share_service.storage import keyspace
+from share_service.web.dashboard import charts
+from share_service.web.dashboard.i18n import MESSAGES
 
 
 def logged_in(app, redis, role="admin", sites=None):
-    auth.create_user(redis, f"{role}@exemple.fr", "s3cret-pass", role, sites)
+    users.create_user(redis, f"{role}@exemple.fr", "s3cret-pass", role, sites)
     client = app.test_client()
     assert login(client, f"{role}@exemple.fr", "s3cret-pass").status_code == 303
     return client
@@ -86,7 +88,7 @@ def test_english_and_french(app, redis):
 
 def test_titles_are_escaped(app, redis):
     send(app, [("203.0.113.1", "events", {"type": "share", "url": ARTICLES[0], "network": "x"})])
-    redis.hset(keys.article("default", keys.article_id(ARTICLES[0])), "title",
+    redis.hset(keyspace.article("default", keyspace.article_id(ARTICLES[0])), "title",
                '<script>alert("x")</script>')
     client = logged_in(app, redis)
     html = client.get("/dashboard").get_data(as_text=True)
@@ -104,7 +106,7 @@ def test_admin_keys_page_shows_a_new_key_once(app, redis):
                                  headers={"X-Api-Key": raw}).status_code == 200
     again = client.get("/admin/keys").get_data(as_text=True)
     assert raw not in again and "bi-tool" in again
-    key_id = auth.list_api_keys(redis)[0]["id"]
+    key_id = api_keys.list_api_keys(redis)[0]["id"]
     client.post("/admin/keys", data={"action": "revoke", "id": key_id, "csrf_token": csrf_of(again)})
     assert app.test_client().get("/api/v1/stats/summary",
                                  headers={"X-Api-Key": raw}).status_code == 401
@@ -115,14 +117,14 @@ def test_admin_users_page(app, redis):
     page = client.get("/admin/users").get_data(as_text=True)
     client.post("/admin/users", data={"email": "lea@exemple.fr", "password": "short",
                                       "role": "viewer", "csrf_token": csrf_of(page)})
-    assert auth.get_user(redis, "lea@exemple.fr") is None  # refused: too short
+    assert users.get_user(redis, "lea@exemple.fr") is None  # refused: too short
     client.post("/admin/users", data={"email": "lea@exemple.fr", "password": "long-enough",
                                       "role": "viewer", "csrf_token": csrf_of(page)})
-    assert auth.get_user(redis, "lea@exemple.fr")["role"] == "viewer"
+    assert users.get_user(redis, "lea@exemple.fr")["role"] == "viewer"
     assert "lea@exemple.fr" in client.get("/admin/users").get_data(as_text=True)
     client.post("/admin/users", data={"action": "delete", "email": "lea@exemple.fr",
                                       "csrf_token": csrf_of(page)})
-    assert auth.get_user(redis, "lea@exemple.fr") is None
+    assert users.get_user(redis, "lea@exemple.fr") is None
 
 
 def test_svg_chart_escapes_and_scales():

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from stats_helpers import expected, generate, send
 
-from share_service import auth
+from share_service.accounts import users
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +44,7 @@ def test_dashboard_in_chromium(app, redis, live_server, page, artifacts_dir):
     traffic = generate(seed=21, visitors=30)
     send(app, traffic)
     exp = expected(traffic)
-    auth.create_user(redis, "marketing@exemple.fr", "s3cret-pass", "viewer")
+    users.create_user(redis, "marketing@exemple.fr", "s3cret-pass", "viewer")
     foreign = []
     page.on("request", lambda req: foreign.append(req.url)
             if not req.url.startswith(live_server.url) else None)
@@ -116,7 +116,7 @@ def test_dashboard_in_chromium(app, redis, live_server, page, artifacts_dir):
 
 
 def test_admin_creates_a_key_in_chromium(app, redis, live_server, page, artifacts_dir):
-    auth.create_user(redis, "admin@exemple.fr", "s3cret-pass", "admin")
+    users.create_user(redis, "admin@exemple.fr", "s3cret-pass", "admin")
     sign_in(page, live_server, "admin@exemple.fr")
     page.click("text=Clés d'API")
     page.fill("#create-key input[name=name]", "tableau")
@@ -138,7 +138,7 @@ def test_dashboard_has_no_serious_axe_violation(app, redis, live_server, page, s
     from axe_playwright_python.sync_playwright import Axe
 
     send(app, generate(seed=2, visitors=10))
-    auth.create_user(redis, "marketing@exemple.fr", "s3cret-pass", "admin")
+    users.create_user(redis, "marketing@exemple.fr", "s3cret-pass", "admin")
     page.emulate_media(color_scheme=scheme)
     sign_in(page, live_server)
     page.goto(live_server.url + "/dashboard?period=today")

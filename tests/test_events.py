@@ -180,4 +180,4 @@ def test_events_and_counts_while_redis_is_down(make_app, redis, tmp_path):
     response = client.get("/api/v1/counts", query_string={"url": A1})
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
-    assert response.json["error"]["code"] == "counts_unavailable"
+    assert response.json["error"]["code"] == "unavailable"

@@ -4,7 +4,7 @@ import string
 
 import pytest
 
-from share_service import i18n
+from share_service.sharing import i18n
 
 
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)

@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pytest
 from lxml import etree
 
-from share_service import networks
-from share_service.networks import ShareInput
+from share_service.sharing import networks
+from share_service.sharing.networks import ShareInput
 
 # The (already tagged) article URL a network receives: query, escapes and fragment included.
 URL = ("https://www.lequotidien.example/%C3%A9conomie/l-ete-brulant?id=42&q=a%2Bb"

@@ -8,7 +8,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from share_service import openapi
+from share_service.web.api import openapi
 
 DESCRIBED_PREFIXES = ("/api/", "/s/", "/qr", "/embed")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from share_service import qr
+from share_service.sharing import qr
 
 ARTICLE = "https://www.lequotidien.example/économie/l’été-2026?id=7&utm_source=old#suite"
 TAGGED = ("https://www.lequotidien.example/%C3%A9conomie/l%E2%80%99%C3%A9t%C3%A9-2026?id=7"

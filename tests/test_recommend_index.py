@@ -7,6 +7,7 @@ import importlib.util
 from pathlib import Path
 
 from share_service.catalogue import store
+from share_service.catalogue.records import normalize
 from share_service.config import load_settings
 from share_service.recommend import Recommender
 
@@ -23,7 +24,7 @@ def setup():
     site = settings["SITES"]["default"]
     articles = corpus.make_corpus(900, seed=21, now=NOW, own_title=0.3, own_description=0.2,
                                   noise=0.1, foreign_tag=0.3)
-    return settings, site, [store.normalize(a, site, "push") for a in articles]
+    return settings, site, [normalize(a, site, "push") for a in articles]
 
 
 def answers(recommender, redis, site, records):
@@ -102,14 +103,14 @@ def test_big_catalogue_loads_in_the_background(redis):
     shared articles (site rules applied), and with related ones once its index is built."""
     from datetime import datetime
 
-    from share_service import keys
+    from share_service.storage import keyspace
 
     settings, site, records = setup()
     settings = dict(settings, RECOMMEND_BACKGROUND_LOAD_MIN=500)
     store.save_articles(redis, "default", records)
     today = datetime.fromtimestamp(NOW, site.tz).strftime("%Y%m%d")
-    shared = {keys.article_id(r["url"]): 100 - i for i, r in enumerate(records[1:8])}
-    redis.zadd(keys.top_day("default", today), shared)
+    shared = {keyspace.article_id(r["url"]): 100 - i for i, r in enumerate(records[1:8])}
+    redis.zadd(keyspace.top_day("default", today), shared)
     recommender = Recommender(settings, cache_size=0)
     first = recommender.recommend(redis, site, records[1]["url"], 5, debug=True, now=NOW)
     assert first["fallback"] is True

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from share_service.catalogue import store
+from share_service.catalogue.records import normalize
 from share_service.config import load_settings
 from share_service.recommend import Recommender, text
 
@@ -24,7 +25,7 @@ NOW = 1_790_000_000.0
 def precision_at_5(redis, articles, queries) -> float:
     settings = load_settings({"ALLOWED_HOSTS": ["www.lequotidien.example"]})
     site = settings["SITES"]["default"]
-    records = [store.normalize(a, site, "push") for a in articles]
+    records = [normalize(a, site, "push") for a in articles]
     store.save_articles(redis, "default", records)
     topic = {r["url"]: a["topic"] for r, a in zip(records, articles, strict=True)}
     recommender = Recommender(settings, cache_size=0)

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from share_service import networks
 from share_service.counting import reads
+from share_service.sharing import networks
 
 A1 = "https://www.lequotidien.example/politique/2026/11/26/reformes?page=2"
 CANONICAL = "https://www.lequotidien.example/politique/2026/11/26/reformes?page=2"
@@ -164,4 +164,4 @@ def test_redirect_works_while_redis_is_down(make_app, redis, tmp_path):
     assert on_endpoint(response.headers["Location"], networks.get("linkedin"))
     counts = client.get("/api/v1/counts", query_string={"url": A1})
     assert counts.status_code == 503
-    assert counts.json["error"]["code"] == "counts_unavailable"
+    assert counts.json["error"]["code"] == "unavailable"

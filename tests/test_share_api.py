@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from share_service import networks
+from share_service.sharing import networks
 
 ARTICLE = "https://www.lequotidien.example/politique/l-ete-des-reformes?page=2#commentaires"
 CLEAN = ARTICLE
@@ -289,14 +289,14 @@ def test_tracked_urls_fit_gunicorns_request_line_limit(client):
 
 
 def test_answers_are_memoized_but_each_caller_gets_its_own_copy(app):
-    from share_service import sharing
+    from share_service.sharing import payload
 
-    site = app.config["SITES"]["default"]
-    sharing._share_payload.cache_clear()
-    first = sharing.share_payload(site, ARTICLE, base_url="http://s", title=TITLE)
+    article = app.extensions["articles"].resolve(ARTICLE)
+    payload._share_payload.cache_clear()
+    first = payload.share_payload(article, base_url="http://s", title=TITLE)
     first["networks"][0]["popup"]["width"] = 1
     first["copy"]["url"] = "changed"
-    second = sharing.share_payload(site, ARTICLE, base_url="http://s", title=TITLE)
-    assert sharing._share_payload.cache_info().hits == 1
+    second = payload.share_payload(article, base_url="http://s", title=TITLE)
+    assert payload._share_payload.cache_info().hits == 1
     assert second["networks"][0]["popup"]["width"] == 600
     assert "utm_source=copy" in second["copy"]["url"]

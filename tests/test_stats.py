@@ -12,12 +12,14 @@ from datetime import date, datetime, timedelta
 import pytest
 from stats_helpers import ARTICLES, NETS, PARIS, expected, generate, record_at, send
 
-from share_service import auth, keys, stats
+from share_service.accounts import api_keys
+from share_service.stats import params, queries
+from share_service.storage import keyspace
 
 
 @pytest.fixture
 def key(redis):
-    raw, _ = auth.create_api_key(redis, "tests", "viewer")
+    raw, _ = api_keys.create_api_key(redis, "tests", "viewer")
     return {"X-Api-Key": raw}
 
 
@@ -40,7 +42,7 @@ def test_summary_equals_the_events_sent(app, client, key):
     traffic = generate()
     send(app, traffic)
     exp = expected(traffic)
-    today = stats.today(app.config["SITES"]["default"]).isoformat()
+    today = params.today(app.config["SITES"]["default"]).isoformat()
     data = get(client, key, "/api/v1/stats/summary", **{"from": today, "to": today})
     cur = data["current"]
     assert cur["total"] == exp["total"] > 0
@@ -67,7 +69,7 @@ def test_timeseries_top_and_article_equal_the_events_sent(app, client, key):
     traffic = generate(seed=11)
     send(app, traffic)
     exp = expected(traffic)
-    today = stats.today(app.config["SITES"]["default"]).isoformat()
+    today = params.today(app.config["SITES"]["default"]).isoformat()
     rng = {"from": today, "to": today}
 
     series = get(client, key, "/api/v1/stats/timeseries", **rng)
@@ -96,7 +98,7 @@ def test_timeseries_top_and_article_equal_the_events_sent(app, client, key):
 
     url = max(exp["per_article"], key=exp["per_article"].get)
     art = get(client, key, "/api/v1/stats/article", url=url + "?utm_source=x#frag", **rng)
-    assert art["url"] == url and art["id"] == keys.article_id(url)
+    assert art["url"] == url and art["id"] == keyspace.article_id(url)
     want_nets = {n: c[url] for n, c in exp["per_article_net"].items() if c[url]}
     assert art["figures"]["networks"] == want_nets
     assert art["figures"]["total"] == exp["per_article"][url]
@@ -108,14 +110,14 @@ def test_timeseries_top_and_article_equal_the_events_sent(app, client, key):
 
 def test_csv_equals_json(app, client, key):
     send(app, generate(seed=3, visitors=15))
-    today = stats.today(app.config["SITES"]["default"])
+    today = params.today(app.config["SITES"]["default"])
     rng = {"from": (today - timedelta(days=9)).isoformat(), "to": today.isoformat()}
 
     data = get(client, key, "/api/v1/stats/summary", **rng)
     rows = get_csv(client, key, "/api/v1/stats/summary", **rng)
     assert rows[0] == ["metric", "current", "previous", "change"]
     by_metric = {r[0]: r[1:] for r in rows[1:]}
-    for name in stats.SCALARS:
+    for name in queries.SCALARS:
         value = data["current"][name]
         assert by_metric[name][0] == ("" if value is None else str(value)), name
     for net, n in data["current"]["networks"].items():
@@ -187,7 +189,7 @@ def test_local_day_borders_and_previous_period(app, client, key):
 
 def test_top_merges_cached_closed_days_with_today(app, client, key):
     site = app.config["SITES"]["default"]
-    today = stats.today(site)
+    today = params.today(site)
     noon = datetime.combine(today, datetime.min.time(), PARIS).replace(hour=12)
     for back, url, n in ((3, ARTICLES[0], 5), (1, ARTICLES[1], 3), (2, ARTICLES[2], 4)):
         for i in range(n):
@@ -211,14 +213,14 @@ def test_top_merges_cached_closed_days_with_today(app, client, key):
 
 
 def redis_has_cache(app, site) -> bool:
-    r = app.extensions["redis"].client
-    return bool(r.keys(keys.stats_top_cache(site.id, "*")))
+    r = app.extensions["storage"].client
+    return bool(r.keys(keyspace.stats_top_cache(site.id, "*")))
 
 
 def test_titles_come_from_the_catalogue(app, client, key):
     send(app, [("203.0.113.1", "events", {"type": "share", "url": ARTICLES[0], "network": "x"})])
-    r = app.extensions["redis"].client
-    r.hset(keys.article("default", keys.article_id(ARTICLES[0])), "title", "« Le titre » d'été")
+    r = app.extensions["storage"].client
+    r.hset(keyspace.article("default", keyspace.article_id(ARTICLES[0])), "title", "« Le titre » d'été")
     items = get(client, key, "/api/v1/stats/top")["items"]
     assert items[0]["title"] == "« Le titre » d'été"
 
@@ -255,16 +257,16 @@ def test_unknown_site_is_404(client, key):
 def test_csv_cells_cannot_be_formulas(app, client, key, redis):
     url = ARTICLES[0]
     send(app, [("203.0.113.1", "events", {"type": "share", "url": url, "network": "x"})])
-    redis.hset(keys.article("default", keys.article_id(url)), "title", "=HYPERLINK(\"x\")")
+    redis.hset(keyspace.article("default", keyspace.article_id(url)), "title", "=HYPERLINK(\"x\")")
     rows = get_csv(client, key, "/api/v1/stats/top")
     assert rows[1][3] == "'=HYPERLINK(\"x\")"
 
 
 def test_redis_down_gives_503_not_500(make_app, redis):
-    raw, _ = auth.create_api_key(redis, "k", "viewer")
+    raw, _ = api_keys.create_api_key(redis, "k", "viewer")
     app = make_app()
     client = app.test_client()
-    app.extensions["redis"].client = __import__("redis").Redis(
+    app.extensions["storage"].client = __import__("redis").Redis(
         unix_socket_path="/nonexistent/redis.sock", socket_timeout=0.2, socket_connect_timeout=0.2)
     resp = client.get("/api/v1/stats/summary", headers={"X-Api-Key": raw})
     assert resp.status_code == 503 and resp.json["error"]["code"] == "unavailable"
@@ -283,7 +285,7 @@ def test_openapi_describes_every_stats_route(client):
 
 def test_summary_and_series_merge_cached_closed_days_with_today(app, client, key, redis):
     site = app.config["SITES"]["default"]
-    today = stats.today(site)
+    today = params.today(site)
     noon = datetime.combine(today, datetime.min.time(), PARIS).replace(hour=12)
     for back in (1, 2):
         for i in range(back * 2):
@@ -296,9 +298,9 @@ def test_summary_and_series_merge_cached_closed_days_with_today(app, client, key
     series = get(client, key, "/api/v1/stats/timeseries", granularity="day", **rng)["points"]
     assert [p["total"] for p in series] == [4, 2, 0]
     # the closed days are now cached (with an expiry) ...
-    cached = redis.keys(keys.stats_sum_cache(site.id, "*")) + redis.keys(
-        keys.stats_series_cache(site.id, "*", "*"))
-    assert cached and all(0 < redis.ttl(k) <= stats.CACHE_SECONDS for k in cached)
+    cached = redis.keys(keyspace.stats_sum_cache(site.id, "*")) + redis.keys(
+        keyspace.stats_series_cache(site.id, "*", "*"))
+    assert cached and all(0 < redis.ttl(k) <= queries.CACHE_SECONDS for k in cached)
     # ... and today's traffic still shows at once, exactly
     send(app, [(f"203.0.113.{i}", "events",
                 {"type": "share", "url": ARTICLES[0], "network": "linkedin"}) for i in range(5)])

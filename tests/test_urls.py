@@ -6,9 +6,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from share_service import urls
 from share_service.config import make_site
 from share_service.errors import ApiError
+from share_service.sharing import urls
 
 SITE = make_site("lq", {"allowed_hosts": ["www.lequotidien.example", "*.lqstatic.example"]})
 UTM = [("utm_source", "facebook"), ("utm_medium", "social"), ("utm_campaign", "share")]

@@ -12,7 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from share_service import i18n, keys, networks, widget_assets
+from share_service.sharing import i18n, networks
+from share_service.storage import keyspace
+from share_service.web.widget import assets as widget_assets
 
 BUDGET = 8 * 1024
 
@@ -353,7 +355,7 @@ def test_demo_is_a_french_article_with_the_widget_and_seeds_the_catalogue(client
 
     site = app.config["SITES"]["default"]
     assert store.count(redis, site.id) == 7
-    lead = keys.article_id("http://127.0.0.1:5000/demo")
+    lead = keyspace.article_id("http://127.0.0.1:5000/demo")
     assert store.get_articles(redis, site.id, [lead])[lead]["section"] == "Environnement"
     # seeded once: a second view writes nothing new
     client.get("/demo", base_url="http://127.0.0.1:5000")

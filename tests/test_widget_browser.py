@@ -17,7 +17,8 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from share_service import keys, urls
+from share_service.sharing import urls
+from share_service.storage import keyspace
 
 pytestmark = pytest.mark.browser
 
@@ -134,7 +135,7 @@ def counts(live_server, url=CANONICAL) -> dict:
 def totals(live_server, redis, url=CANONICAL) -> dict:
     """Every counter field of the article (visit:*, rec_impression, ...)."""
     live_server.app.extensions["recorder"].flush()
-    raw = redis.hgetall(keys.article_totals("default", keys.article_id(urls.canonical(url))))
+    raw = redis.hgetall(keyspace.article_totals("default", keyspace.article_id(urls.canonical(url))))
     return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
 
 
@@ -335,6 +336,7 @@ def test_keyboard_only_tab_order_qr_dialog_escape_and_copy(live_server, host_sit
 # --- « Plus de contenu » -------------------------------------------------------------------------------
 def seed_catalogue(service, redis, n=5):
     from share_service.catalogue import store
+    from share_service.catalogue.records import normalize
 
     site = service.app.config["SITES"]["default"]
     now = int(time.time())
@@ -355,7 +357,7 @@ def seed_catalogue(service, redis, n=5):
             "description": "La rivière revient en ville.", "tags": ["rivière", "ville"],
             "published": now - 86400 * (i + 1),
         })
-    store.save_articles(redis, site.id, [store.normalize(r, site, "push") for r in raw])
+    store.save_articles(redis, site.id, [normalize(r, site, "push") for r in raw])
 
 
 def test_plus_de_contenu_renders_recommendations_and_records_impression_and_click(
@@ -613,7 +615,8 @@ def test_compact_icon_paths_render_like_the_exact_ones(browser, artifacts_dir, c
 
     from PIL import Image, ImageChops
 
-    from share_service import networks, widget_assets
+    from share_service.sharing import networks
+    from share_service.web.widget import assets as widget_assets
 
     def svg(d, shift="", size=24):
         return (f'<svg viewBox="0 0 {size} {size}" width="{px}" height="{px}" fill="#000" '

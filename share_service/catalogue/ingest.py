@@ -8,7 +8,7 @@ too large — is *rejected* with a logged reason and writes nothing; a bad item 
 document is skipped and counted. Nothing here raises for bad input: the result is a
 :class:`Report`.
 
-Every URL given to :func:`ingest_url` is remembered in ``keys.feeds(site)`` with its ETag and
+Every URL given to :func:`ingest_url` is remembered in ``keyspace.feeds(site)`` with its ETag and
 Last-Modified, so :func:`refresh` re-reads all of them with conditional GETs: a 304 costs one
 request and re-indexes nothing; a changed document re-writes only the items whose content changed.
 """
@@ -19,10 +19,11 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 
-from .. import keys
 from ..errors import ApiError
+from ..storage import keyspace
 from . import parsers, store
 from .fetcher import Fetcher, FetchError, gunzip_bounded
+from .records import normalize
 
 log = logging.getLogger("share_service.catalogue")
 
@@ -157,7 +158,7 @@ def _ingest(client, settings, site, url, fetcher, register, fetch_pages, run, pa
     try:
         changed = store.save_articles(client, site.id, records)
         if seen:
-            client.hset(keys.sitemap_pages(site.id), mapping=seen)
+            client.hset(keyspace.sitemap_pages(site.id), mapping=seen)
     except Exception as exc:  # noqa: BLE001 - Redis failing: report, don't crash the run
         _reject(report, "store_unavailable", f"{type(exc).__name__}: {exc}")
         _remember(client, site, url, {}, report, parent, register=False)
@@ -176,7 +177,7 @@ def _validate(raw_items, site, settings, report) -> list[dict]:
     max_len = int(settings.get("MAX_URL_LENGTH", 2048))
     for raw in raw_items:
         try:
-            records.append(store.normalize(raw, site, raw.get("source", "feed"),
+            records.append(normalize(raw, site, raw.get("source", "feed"),
                                            strict=False, max_url_length=max_len))
             raw["_valid"] = True
         except ApiError as exc:
@@ -189,7 +190,7 @@ def _validate(raw_items, site, settings, report) -> list[dict]:
 def _sitemap_items(client, settings, site, entries, fetcher, fetch_pages, run, report):
     """News-sitemap entries carry a title and are used as they are; plain entries need their
     page: fetched (up to INGEST_MAX_PAGES per run) unless it was read before and the entry's
-    <lastmod> did not move since (``keys.sitemap_pages``; a page item carries "_loc" so that
+    <lastmod> did not move since (``keyspace.sitemap_pages``; a page item carries "_loc" so that
     the caller records it there once the item is stored)."""
     report.found = len(entries)
     items, need_page = [], []
@@ -207,7 +208,7 @@ def _sitemap_items(client, settings, site, entries, fetcher, fetch_pages, run, r
     seen = {}
     for start in range(0, len(locs), 1000):
         chunk = locs[start:start + 1000]
-        seen.update(zip(chunk, client.hmget(keys.sitemap_pages(site.id), chunk), strict=True))
+        seen.update(zip(chunk, client.hmget(keyspace.sitemap_pages(site.id), chunk), strict=True))
     for entry, loc in zip(need_page, locs, strict=True):
         previous = seen.get(loc)
         lastmod = entry.get("lastmod")

@@ -1,7 +1,7 @@
 """Parsers for what the fetcher brings back: feeds, sitemaps and article pages. No Flask here.
 
 Each parser returns *raw* article dicts using the catalogue record's field names (see
-``store.FIELDS``); ``store.normalize`` then validates and cleans them. Dates come out as unix
+``records.FIELDS``); ``records.normalize`` then validates and cleans them. Dates come out as unix
 seconds (int) or None.
 
 Hostile XML: every XML document is first parsed by ``defusedxml`` (entity declarations — billion

@@ -1,8 +1,9 @@
-"""Readers of the counters (plain functions taking a Redis client; key names from keys.py)."""
+"""Readers of the counters (plain functions taking a Redis client; key names from keyspace.py)."""
 
 from __future__ import annotations
 
-from .. import keys, networks
+from ..sharing import networks
+from ..storage import keyspace
 
 
 def parse_counters(fields: dict) -> dict[str, int]:
@@ -32,37 +33,37 @@ def shape_counts(canonical_url: str, counters: dict[str, int]) -> dict:
 
 def article_counts(r, site: str, canonical_url: str) -> dict:
     """All-time counts of one article, shaped for GET /api/v1/counts."""
-    aid = keys.article_id(canonical_url)
-    return shape_counts(canonical_url, parse_counters(r.hgetall(keys.article_totals(site, aid))))
+    aid = keyspace.article_id(canonical_url)
+    return shape_counts(canonical_url, parse_counters(r.hgetall(keyspace.article_totals(site, aid))))
 
 
 def article_day_counts(r, site: str, aid: str, day: str) -> dict[str, int]:
-    return parse_counters(r.hgetall(keys.article_day(site, aid, day)))
+    return parse_counters(r.hgetall(keyspace.article_day(site, aid, day)))
 
 
 def site_day_counts(r, site: str, day: str) -> dict[str, int]:
-    return parse_counters(r.hgetall(keys.site_day(site, day)))
+    return parse_counters(r.hgetall(keyspace.site_day(site, day)))
 
 
 def site_hour_counts(r, site: str, hour: str) -> dict[str, int]:
-    return parse_counters(r.hgetall(keys.site_hour(site, hour)))
+    return parse_counters(r.hgetall(keyspace.site_hour(site, hour)))
 
 
 def site_total_counts(r, site: str) -> dict[str, int]:
-    return parse_counters(r.hgetall(keys.site_totals(site)))
+    return parse_counters(r.hgetall(keyspace.site_totals(site)))
 
 
 def top_articles(r, site: str, day: str, network: str = "", limit: int = 10) -> list[dict]:
     """The day's most shared articles: [{"aid", "url", "shares"}], best first."""
-    ranked = r.zrevrange(keys.top_day(site, day, network), 0, limit - 1, withscores=True)
+    ranked = r.zrevrange(keyspace.top_day(site, day, network), 0, limit - 1, withscores=True)
     if not ranked:
         return []
-    urls = r.hmget(keys.article_urls(site), [aid for aid, _ in ranked])
+    urls = r.hmget(keyspace.article_urls(site), [aid for aid, _ in ranked])
     return [{"aid": aid, "url": url, "shares": int(score)}
             for (aid, score), url in zip(ranked, urls, strict=True)]
 
 
 def unique_sharers(r, site: str, day: str, aid: str | None = None) -> int:
     """Approximate number of distinct visitors who shared (anything / one article) that day."""
-    key = keys.uniques_article_day(site, aid, day) if aid else keys.uniques_day(site, day)
+    key = keyspace.uniques_article_day(site, aid, day) if aid else keyspace.uniques_day(site, day)
     return int(r.pfcount(key))

@@ -32,18 +32,17 @@ import logging
 import os
 import threading
 import time
-from pathlib import Path
 
 import redis
 
-from .. import keys
+from ..storage import keyspace, scripts
 from . import clock
 from .events import SHARING, Event
 from .visitors import SaltCache, visitor_hash
 
 log = logging.getLogger("share_service.counting")
 
-SCRIPT = (Path(__file__).parent / "record.lua").read_text(encoding="utf-8")
+RECORD = scripts.load(__file__, "record")  # lua/record.lua
 RETRY_SECONDS = 60.0
 MAX_PENDING = 200_000
 # A process sets the TTL of a per-day key (and records an article's URL) once, then again only
@@ -72,7 +71,7 @@ def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
     """The script call for ``events`` of one site. ``ttl_done``: per-day keys whose TTL this
     process set recently (not asked again); ``urls_done``: article ids whose URL it recorded."""
     key_index: dict[str, int] = {}
-    key_list: list[str] = [keys.article_urls(site)]
+    key_list: list[str] = [keyspace.article_urls(site)]
 
     def k(name: str) -> int:
         idx = key_index.get(name)
@@ -106,22 +105,22 @@ def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
             sk = site_keys.get((day, hour))
             if sk is None:
                 sk = site_keys[(day, hour)] = (
-                    kt(keys.site_day(site, day)), kt(keys.site_hour(site, hour)),
-                    k(keys.site_totals(site)))
+                    kt(keyspace.site_day(site, day)), kt(keyspace.site_hour(site, hour)),
+                    k(keyspace.site_totals(site)))
             share, sharing = ev.type == "share", ev.type in SHARING
             group_args += [
                 ev.field(), "utm:" + "|".join(ev.utm) if ev.utm else "", ev.aid,
                 "" if ev.aid in urls_done else ev.url,
-                k(keys.article_totals(site, ev.aid)), kt(keys.article_day(site, ev.aid, day)),
+                k(keyspace.article_totals(site, ev.aid)), kt(keyspace.article_day(site, ev.aid, day)),
                 *sk,
-                kt(keys.top_day(site, day)) if share else 0,
-                kt(keys.top_day(site, day, ev.network)) if share else 0,
-                kt(keys.uniques_day(site, day)) if sharing else 0,
-                kt(keys.uniques_article_day(site, ev.aid, day)) if sharing else 0,
+                kt(keyspace.top_day(site, day)) if share else 0,
+                kt(keyspace.top_day(site, day, ev.network)) if share else 0,
+                kt(keyspace.uniques_day(site, day)) if sharing else 0,
+                kt(keyspace.uniques_article_day(site, ev.aid, day)) if sharing else 0,
             ]
             group_aids.append(ev.aid)
             g = groups[gkey] = len(groups) + 1
-        dedupe_keys.append(keys.dedupe(site, dedupe_digest(ev)))
+        dedupe_keys.append(keyspace.dedupe(site, dedupe_digest(ev)))
         event_args += (g, ev.visitor)
 
     argv: list = [dedupe_ttl, retention_ttl, len(wants_ttl), *wants_ttl, len(groups), *group_args,
@@ -145,7 +144,6 @@ class Recorder:
         self.max_events = max(int(settings["FLUSH_MAX_EVENTS"]), 1)
         self.dedupe_ttl = int(settings["DEDUPE_WINDOW_SECONDS"])
         self.retention_ttl = (int(settings["RETENTION_DAYS"]) + 1) * 86400
-        self.script = client.register_script(SCRIPT)
         self.salts = SaltCache()
         self._ttl_done: set[str] = set()
         self._urls_done: dict[str, set[str]] = {}
@@ -309,7 +307,8 @@ class Recorder:
         urls_done = self._urls_done.setdefault(site, set())
         batch = build_batch(site, tz, events, self.dedupe_ttl, self.retention_ttl,
                             self._ttl_done, urls_done)
-        counted, duplicates, expired, url_groups = self.script(keys=batch.keys, args=batch.argv)
+        counted, duplicates, expired, url_groups = RECORD(self.client, keys=batch.keys,
+                                                          args=batch.argv)
         self._ttl_done.update(batch.keys[int(i) - 1] for i in expired)
         urls_done.update(batch.group_aids[int(g) - 1] for g in url_groups)
         self.counted += int(counted)

@@ -3,7 +3,7 @@
 visitor = BLAKE2b-128 keyed with the day's salt, over ``site \\0 IP \\0 user agent``.
 
 The salt is 32 random bytes per *site-local day label* (``YYYYMMDD``), created once with
-``SET NX`` in Redis (``keys.daily_salt``) so every worker and every instance of the service
+``SET NX`` in Redis (``keyspace.daily_salt``) so every worker and every instance of the service
 agrees on it, and cached per process. It expires at 00:00 UTC two days after the start of its
 label day (about 2 days after it is first used in Europe; long enough for a site in any time zone
 to finish its day). Once it is gone, yesterday's hashes can no longer be linked to an IP and
@@ -21,7 +21,7 @@ import secrets
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from .. import keys
+from ..storage import keyspace
 
 
 def salt_expiry(label: str) -> int:
@@ -49,7 +49,7 @@ class SaltCache:
         salt = self._salts.get(label)
         if salt is not None:
             return salt
-        key = keys.daily_salt(label)
+        key = keyspace.daily_salt(label)
         candidate = secrets.token_hex(32)
         pipe = client.pipeline(transaction=False)
         # a day already past its expiry (a late flush, a back-dated event) gets a short-lived salt

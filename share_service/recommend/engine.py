@@ -6,7 +6,7 @@ A :class:`Recommender` lives once per worker process (the web layer keeps it in
 1. syncs the site's :class:`~.index.SiteIndex` with the catalogue's change log (one HMGET when
    nothing changed; only the changed articles otherwise — never a full rebuild);
 2. refreshes the site's recent share popularity at most every RECOMMEND_POPULARITY_TTL seconds
-   (the ``keys.top_day`` sets of the last RECOMMEND_POPULARITY_DAYS days);
+   (the ``keyspace.top_day`` sets of the last RECOMMEND_POPULARITY_DAYS days);
 3. takes content candidates from the inverted index (numpy over the postings of the article's
    strongest terms), scores them (``scoring``), applies the diversity pass, completes with popular
    then newest articles if needed — or, for an unknown article, answers those with
@@ -32,8 +32,9 @@ import time
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
-from .. import keys, urls
 from ..catalogue import store
+from ..sharing import urls
+from ..storage import keyspace
 from . import scoring, text
 from .index import SiteIndex
 
@@ -73,7 +74,7 @@ class Recommender:
                 if site.id in self.loading:
                     return None
                 if self.background_min and client.zcard(
-                        keys.catalogue_changes(site.id)) >= self.background_min:
+                        keyspace.catalogue_changes(site.id)) >= self.background_min:
                     thread = threading.Thread(target=self._load, args=(client, site),
                                               name=f"recommend-load-{site.id}", daemon=True)
                     self.loading[site.id] = thread
@@ -124,7 +125,7 @@ class Recommender:
         pipe = client.pipeline(transaction=False)
         for back in range(self.pop_days):
             day = (today - timedelta(days=back)).strftime("%Y%m%d")
-            pipe.zrevrange(keys.top_day(site.id, day), 0, POP_TOP - 1, withscores=True)
+            pipe.zrevrange(keyspace.top_day(site.id, day), 0, POP_TOP - 1, withscores=True)
         totals: dict[str, float] = {}
         for back, rows in enumerate(pipe.execute()):
             weight = 1.0 / (1 + back)
@@ -165,7 +166,7 @@ class Recommender:
         return answer
 
     def _choose(self, idx: SiteIndex, site, canonical_url, limit, shares, ranked, now):
-        aid = keys.article_id(canonical_url)
+        aid = keyspace.article_id(canonical_url)
         slot = idx.slot_of.get(aid)
         allowed = idx.allowed(now, site.max_age_days)
         max_shares = shares[ranked[0]] if ranked else 0.0
@@ -249,7 +250,7 @@ class Recommender:
         the site's rules from their records (age, excluded sections, not the article itself)."""
         excluded = {text.section_key(s) for s in site.excluded_sections}
         cutoff = now - site.max_age_days * 86400.0 if site.max_age_days > 0 else None
-        me = keys.article_id(canonical_url)
+        me = keyspace.article_id(canonical_url)
         candidates = [aid for aid in ranked[: limit * 4] if aid != me]
         records = store.get_articles(client, site.id, candidates)
         max_shares = shares[ranked[0]] if ranked else 0.0

@@ -11,8 +11,8 @@ Layout (all in this worker's memory, rebuilt from Redis only at start or after a
 * ``df`` counts live articles per term (for IDF), so answers depend only on the catalogue, not
   on the order in which articles arrived.
 
-Incremental sync: the catalogue writes (``catalogue.store``) bump ``keys.catalogue_seq`` and
-record ``aid -> seq`` in ``keys.catalogue_changes``. :meth:`SiteIndex.sync` reads the sequence
+Incremental sync: the catalogue writes (``catalogue.store``) bump ``keyspace.catalogue_seq`` and
+record ``aid -> seq`` in ``keyspace.catalogue_changes``. :meth:`SiteIndex.sync` reads the sequence
 (one HMGET); when it moved, it reads only the changes after the last one it saw
 (ZRANGEBYSCORE) and the changed records (pipelined HMGETs); 500 or more changes at once (a
 cold start, a big import) are indexed in bulk. A changed article gets a new slot
@@ -32,7 +32,7 @@ from array import array
 
 import numpy as np
 
-from .. import keys
+from ..storage import keyspace
 from . import text
 
 log = logging.getLogger("share_service.recommend")
@@ -298,7 +298,7 @@ class SiteIndex:
         """Apply the catalogue changes made since the last sync. Returns True if any.
         ``self.bulk_synced`` tells whether this sync indexed in bulk (worth a snapshot)."""
         self.bulk_synced = False
-        epoch, seq = client.hmget(keys.catalogue_seq(self.site.id), "epoch", "seq")
+        epoch, seq = client.hmget(keyspace.catalogue_seq(self.site.id), "epoch", "seq")
         seq = int(seq or 0)
         if epoch != self.epoch:
             if self.epoch is not None:
@@ -313,7 +313,7 @@ class SiteIndex:
             self.seq = 0
         elif seq == self.seq:
             return False
-        changes = client.zrangebyscore(keys.catalogue_changes(self.site.id), f"({self.seq}",
+        changes = client.zrangebyscore(keyspace.catalogue_changes(self.site.id), f"({self.seq}",
                                        "+inf", withscores=True)
         if not changes:
             return False
@@ -323,7 +323,7 @@ class SiteIndex:
             chunk = changes[start:start + LOAD_CHUNK]
             pipe = client.pipeline(transaction=False)
             for aid, _ in chunk:
-                pipe.hmget(keys.article(self.site.id, aid), *INDEX_FIELDS)
+                pipe.hmget(keyspace.article(self.site.id, aid), *INDEX_FIELDS)
             found = []
             for (aid, _), values in zip(chunk, pipe.execute(), strict=True):
                 if values[0] is None:

@@ -9,7 +9,7 @@
 - ``install_csrf(bp)``: every POST of a blueprint must carry the session's CSRF token (form
   field ``csrf_token`` or header ``X-CSRF-Token``); templates get ``csrf_token()``.
 
-The principal goes on ``flask.g.principal`` (``auth.Principal``).
+The principal goes on ``flask.g.principal`` (``principals.Principal``).
 """
 
 from __future__ import annotations
@@ -21,21 +21,24 @@ from urllib.parse import quote
 
 from flask import abort, current_app, g, redirect, request, session
 
-from .. import auth
-from ..config import resolve_site
-from ..errors import ApiError
+from ..accounts import api_keys, principals, sessions
+from ..errors import ApiError, StorageUnavailable
 from ..extensions import redis_client
+from ..sharing.articles import site_by_id
 
 
-def _role_ok(principal: auth.Principal, role: str) -> bool:
+def _role_ok(principal: principals.Principal, role: str) -> bool:
     return role == "viewer" or principal.role == role
 
 
-def session_principal() -> auth.Principal | None:
-    """The logged-in user of this request's dashboard session, if any."""
+def session_principal() -> principals.Principal | None:
+    """The logged-in user of this request's dashboard session, if any. A session that could
+    not be read (Redis down) is StorageUnavailable, not "logged out"."""
+    if getattr(session, "unavailable", False):
+        raise StorageUnavailable()
     if not getattr(session, "get", None) or not session.get("user"):
         return None
-    return auth.session_principal(redis_client(), dict(session))
+    return sessions.session_principal(redis_client(), dict(session))
 
 
 def require_api_key(role: str = "viewer"):
@@ -43,13 +46,8 @@ def require_api_key(role: str = "viewer"):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             raw = request.headers.get("X-Api-Key", "").strip()
-            try:
-                principal = (auth.authenticate_api_key(redis_client(), raw) if raw
-                             else session_principal())
-            except ApiError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - Redis down: cannot check, say so
-                raise ApiError("unavailable", "The statistics store is unavailable.", 503) from exc
+            principal = (api_keys.authenticate_api_key(redis_client(), raw) if raw
+                         else session_principal())
             if principal is None:
                 error = ApiError(
                     "unauthorized",
@@ -86,10 +84,9 @@ def require_login(role: str = "viewer"):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            try:
-                principal = session_principal()
-            except Exception:  # noqa: BLE001 - Redis down: the login page explains
-                principal = None
+            if getattr(session, "unavailable", False):
+                return login_redirect()  # the login page says the store is down
+            principal = session_principal()
             if principal is None:
                 return login_redirect()
             if not _role_ok(principal, role):
@@ -105,14 +102,14 @@ def require_login(role: str = "viewer"):
 def authorize_site(site_id: str | None, admin: bool = False, api: bool = True):
     """The configured site named ``site_id`` (or the default one the principal may read) after
     checking ``g.principal`` may read (or administer) it. API: ApiError 403/404; pages: abort."""
-    principal: auth.Principal = g.principal
+    principal: principals.Principal = g.principal
     settings = current_app.config
     if not site_id:
         readable = principal.readable(settings["SITES"])
         default = settings["DEFAULT_SITE"]
         site_id = default if default in readable else (readable[0] if readable else default)
     try:
-        site = resolve_site(settings, site_id=site_id)
+        site = site_by_id(settings, site_id)
     except ApiError:
         if api:
             raise

@@ -2,7 +2,7 @@
 
 The cookie (``SESSION_COOKIE_NAME``, HttpOnly, SameSite=Lax, Secure per SESSION_COOKIE_SECURE)
 holds only a random id; the session lives in Redis (``share_service.auth``) with an absolute
-lifetime of SESSION_LIFETIME_HOURS from its creation. Only the paths in ``SESSION_PATHS``
+lifetime of SESSION_LIFETIME_HOURS from its creation. Only the paths given to the interface (``web.SESSION_PATHS``)
 open a session: readers never get a cookie and the hot path does no session work.
 
 ``rotate(session)`` gives the session a new id on the next save (login: no fixation);
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
-from .. import SESSION_PATHS, auth
+from ..accounts import sessions as session_store
 
 
 class RedisSession(CallbackDict, SessionMixin):
@@ -44,20 +44,23 @@ def destroy(session) -> None:
 
 
 class RedisSessionInterface(SessionInterface):
+    def __init__(self, paths: tuple[str, ...]):
+        self.paths = paths  # only requests under these open a session
+
     def _redis(self, app):
-        return app.extensions["redis"].client
+        return app.extensions["storage"].client
 
     def _lifetime(self, app) -> int:
         return int(float(app.config["SESSION_LIFETIME_HOURS"]) * 3600)
 
     def open_session(self, app, request):
-        if not request.path.startswith(SESSION_PATHS):
+        if not request.path.startswith(self.paths):
             return self.null_session_class()
         sid = request.cookies.get(self.get_cookie_name(app))
         if not sid:
             return RedisSession()
         try:
-            data = auth.load_session(self._redis(app), sid)
+            data = session_store.load_session(self._redis(app), sid)
         except Exception:  # noqa: BLE001 - Redis down: an empty session, the login page says so
             session = RedisSession()
             session.unavailable = True
@@ -76,7 +79,7 @@ class RedisSessionInterface(SessionInterface):
         try:
             if session.destroyed:
                 if session.sid:
-                    auth.delete_session(r, session.sid)
+                    session_store.delete_session(r, session.sid)
                 response.delete_cookie(name, domain=domain, path=path,
                                        secure=self.get_cookie_secure(app),
                                        httponly=True, samesite=self.get_cookie_samesite(app))
@@ -86,17 +89,17 @@ class RedisSessionInterface(SessionInterface):
             if not dict(session):
                 return None
             if session.rotate and session.sid:
-                auth.delete_session(r, session.sid)
+                session_store.delete_session(r, session.sid)
                 session.sid = None
             if session.rotate or "created" not in session:
                 session["created"] = int(time.time())
             if session.sid is None:
-                session.sid = auth.new_session_id()
+                session.sid = session_store.new_session_id()
             remaining = session["created"] + self._lifetime(app) - int(time.time())
             if remaining <= 0:
-                auth.delete_session(r, session.sid)
+                session_store.delete_session(r, session.sid)
                 return None
-            auth.save_session(r, session.sid, dict(session), remaining)
+            session_store.save_session(r, session.sid, dict(session), remaining)
         except Exception:  # noqa: BLE001 - Redis down: no session is kept; the page still answers
             app.logger.warning("session not saved: Redis unavailable")
             return None

@@ -1,0 +1,1 @@
+"""Accounts: dashboard users, sessions, API keys and login limits. No Flask here."""

@@ -1,0 +1,67 @@
+-- sum.lua: per group, the field-by-field sum of its counter HASHes and the PFCOUNT of its
+-- HyperLogLogs, folded inside Redis (share_service.stats.queries: summary, article).
+--
+-- KEYS, per group in order: [sum cache HASH, HLL cache]   (only when the group has a cache)
+--                           closed hashes, closed HLLs, open hashes, open HLLs
+-- ARGV[1] = G (groups), ARGV[2] = cache TTL (seconds), then per group 5 values:
+--           has_cache (1/0), number of closed hashes, closed HLLs, open hashes, open HLLs
+-- A missing cache is built from the closed keys (HSET of the sums + marker "_built"; PFMERGE).
+-- Returns {{field, sum, ...}, pfcount} per group.
+local g, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local idx, a = 1, 3
+local res = {}
+local function add(sums, order, f, v)
+  if sums[f] == nil then sums[f] = 0; order[#order + 1] = f end
+  sums[f] = sums[f] + v
+end
+local function sum_keys(sums, order, from, to)
+  for k = from, to do
+    local h = redis.call('HGETALL', KEYS[k])
+    for j = 1, #h, 2 do add(sums, order, h[j], tonumber(h[j + 1])) end
+  end
+end
+local function span(from, n)
+  local t = {}
+  for k = from, from + n - 1 do t[#t + 1] = KEYS[k] end
+  return t
+end
+for gi = 1, g do
+  local cached = ARGV[a] == '1'
+  local ch, cp = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local oh, op = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  a = a + 5
+  local sums, order, pfkeys = {}, {}, {}
+  if cached then
+    local sk, pk = KEYS[idx], KEYS[idx + 1]
+    idx = idx + 2
+    if redis.call('EXISTS', sk) == 0 or redis.call('EXISTS', pk) == 0 then
+      local cs, co = {}, {}
+      sum_keys(cs, co, idx, idx + ch - 1)
+      local flat = {'_built', '1'}
+      for _, f in ipairs(co) do flat[#flat + 1] = f; flat[#flat + 1] = string.format('%d', cs[f]) end
+      redis.call('DEL', sk, pk)
+      redis.call('HSET', sk, unpack(flat))
+      if cp > 0 then redis.call('PFMERGE', pk, unpack(span(idx + ch, cp))) else redis.call('PFADD', pk) end
+      redis.call('EXPIRE', sk, ttl)
+      redis.call('EXPIRE', pk, ttl)
+    end
+    local h = redis.call('HGETALL', sk)
+    for j = 1, #h, 2 do
+      if h[j] ~= '_built' then add(sums, order, h[j], tonumber(h[j + 1])) end
+    end
+    pfkeys[1] = pk
+  else
+    sum_keys(sums, order, idx, idx + ch - 1)
+    for _, k in ipairs(span(idx + ch, cp)) do pfkeys[#pfkeys + 1] = k end
+  end
+  idx = idx + ch + cp
+  sum_keys(sums, order, idx, idx + oh - 1)
+  for _, k in ipairs(span(idx + oh, op)) do pfkeys[#pfkeys + 1] = k end
+  idx = idx + oh + op
+  local flat = {}
+  for _, f in ipairs(order) do flat[#flat + 1] = f; flat[#flat + 1] = string.format('%d', sums[f]) end
+  local pf = 0
+  if #pfkeys > 0 then pf = redis.call('PFCOUNT', unpack(pfkeys)) end
+  res[gi] = {flat, pf}
+end
+return res

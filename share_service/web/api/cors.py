@@ -1,0 +1,107 @@
+"""CORS for the widget API: browsers on a site's own pages may call these endpoints.
+
+Only the resolved site's origins (``Site.allowed_origins()``: its ``cors_origins``, else https://
+and http:// of its allowed hosts) get ``Access-Control-Allow-Origin`` (the origin itself, never
+``*``); other origins get no CORS header at all, so their scripts cannot read the answer. No
+credentials are ever allowed (the widget API uses no cookie). Every answer of these paths carries
+``Vary: Origin`` so shared caches keep one copy per origin.
+
+The site is resolved from the ``site`` / ``url`` query parameters; where there are none (a
+``POST /api/v1/events`` carries its URLs in the body, a preflight has no body), any configured
+site's origin is accepted here — the events view still checks every URL's host against its site.
+
+Preflight: ``OPTIONS`` with ``Access-Control-Request-Method`` answers 204 with the allowed method
+(POST for events, GET for the others), ``Content-Type`` as the only allowed request header (JSON
+bodies) and ``Access-Control-Max-Age``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from flask import request
+
+from ...errors import ApiError
+from ...sharing.articles import site_for_url
+
+CORS_PATHS: dict[str, tuple[str, ...]] = {
+    "/api/v1/share": ("GET",),
+    "/api/v1/counts": ("GET",),
+    "/api/v1/events": ("POST",),
+    "/api/v1/recommendations": ("GET",),
+}
+ALLOWED_HEADERS = frozenset({"content-type"})
+MAX_AGE = 86400  # seconds; browsers cap it lower (Chromium: 2 hours)
+PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+
+
+def origin_allowed(settings: dict, origin: str | None, site_id: str | None,
+                   raw_url: str | None) -> bool:
+    if not origin or origin == "null":
+        return False
+    origin = origin.strip().lower().rstrip("/")
+    if site_id or raw_url:
+        try:
+            sites = [site_for_url(settings, site_id, raw_url)]
+        except ApiError:
+            return False
+    else:
+        sites = list(settings["SITES"].values())
+    return any(origin in _origins(s) for s in sites)
+
+
+@lru_cache(maxsize=256)
+def _origins(site) -> frozenset[str]:
+    """A site's allowed origins, normalized (Site is frozen and hashable: cached per site)."""
+    return frozenset(o.lower().rstrip("/") for o in site.allowed_origins())
+
+
+def init_app(app) -> None:
+    @app.before_request
+    def cors_preflight():
+        if request.method != "OPTIONS" or request.path not in CORS_PATHS:
+            return None
+        wanted = request.headers.get("Access-Control-Request-Method")
+        if not wanted:
+            return None  # a plain OPTIONS: Flask's automatic answer
+        response = app.response_class(status=204)
+        del response.headers["Content-Type"]
+        response.headers["Vary"] = PREFLIGHT_VARY
+        methods = CORS_PATHS[request.path]
+        asked_headers = {
+            h.strip().lower()
+            for h in request.headers.get("Access-Control-Request-Headers", "").split(",")
+            if h.strip()
+        }
+        origin = request.headers.get("Origin")
+        if (
+            wanted.upper() in methods
+            and asked_headers <= ALLOWED_HEADERS
+            and origin_allowed(app.config, origin, request.args.get("site"),
+                               request.args.get("url"))
+        ):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            response.headers["Access-Control-Max-Age"] = str(MAX_AGE)
+        return response
+
+    @app.after_request
+    def cors_headers(response):
+        if request.path not in CORS_PATHS or request.method == "OPTIONS":
+            return response
+        # Hot path (events): Vary and Origin without werkzeug's header parsing, no query
+        # parsing without an Origin.
+        vary = response.headers.getlist("Vary")
+        if not vary:
+            response.headers["Vary"] = "Origin"
+        elif "origin" not in ",".join(vary).lower():
+            response.headers["Vary"] = ", ".join([*vary, "Origin"])
+        environ = request.environ
+        origin = environ.get("HTTP_ORIGIN")
+        if not origin:
+            return response
+        args = request.args if environ.get("QUERY_STRING") else {}
+        if origin_allowed(app.config, origin, args.get("site"), args.get("url")):
+            response.headers["Access-Control-Allow-Origin"] = origin
+        return response

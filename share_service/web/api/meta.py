@@ -1,0 +1,28 @@
+"""Blueprint: health and the OpenAPI description."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from ...extensions import redis_client
+from . import openapi
+
+bp = Blueprint("meta", __name__)
+
+
+@bp.get("/healthz")
+def health():
+    """Liveness and Redis reachability. 200 while the service answers; redis: ok|down."""
+    try:
+        redis_ok = bool(redis_client().ping())
+    except Exception:  # noqa: BLE001 - any Redis failure is "down" here
+        redis_ok = False
+    return jsonify({"status": "ok", "redis": "ok" if redis_ok else "down"})
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi_json():
+    response = jsonify(openapi.spec())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,1 @@
+"""The marketing dashboard and its admin pages (server-rendered)."""

@@ -1,0 +1,49 @@
+"""What a request asks about, read the same way by every blueprint (no views here).
+
+Blueprints never import each other; what several of them read from a request lives here:
+this service's public base URL, the (site, article) a request names (through the app's one
+:class:`~share_service.sharing.articles.Articles` resolver) and the share payload.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from ..config import Site
+from ..sharing import payload
+from ..sharing.articles import Article, Articles
+
+
+def base_url() -> str:
+    """This service's public base URL: PUBLIC_URL, else the request's host URL."""
+    return (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+
+
+def articles() -> Articles:
+    """The app's article resolver (one bounded cache per app)."""
+    return current_app.extensions["articles"]
+
+
+def article(site: Site | None = None) -> Article:
+    """The article of the query's ``url`` (and ``site``); of ``site`` when the caller already
+    chose (and authorized) it. ApiError for bad input."""
+    args = request.args
+    if site is not None:
+        return articles().of_site(args.get("url", ""), site)
+    return articles().resolve(args.get("url", ""), args.get("site") or None)
+
+
+def share_payload_from_request() -> dict:
+    """The share payload (see :func:`share_service.sharing.payload.share_payload`) for the
+    query's url / title / text / image / networks / lang / site parameters."""
+    args = request.args
+    return payload.share_payload(
+        article(),
+        base_url=base_url(),
+        title=args.get("title"),
+        text=args.get("text"),
+        image=args.get("image"),
+        networks_param=args.get("networks"),
+        lang=args.get("lang"),
+        max_url_length=current_app.config["MAX_URL_LENGTH"],
+    )

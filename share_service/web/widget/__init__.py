@@ -1,0 +1,1 @@
+"""The embeddable widget: its served files, /embed and the /demo article."""
