@@ -23,13 +23,13 @@ def on_starting(server):
     global _embedded
     if os.environ.get("REDIS_URL") or os.environ.get("SHARE_SERVICE_REDIS_URL"):
         return
-    from share_service.config import load_settings
+    from share_service.config import instance_path, load_settings
     from share_service.storage import embedded
 
     settings = load_settings()
     if settings["REDIS_URL"]:
         return
-    _embedded = embedded.EmbeddedRedis(embedded.embedded_dir(settings)).start()
+    _embedded = embedded.EmbeddedRedis(embedded.embedded_dir(instance_path(settings))).start()
     os.environ["REDIS_URL"] = _embedded.url
     server.log.info("embedded redis-server at %s", _embedded.url)
 

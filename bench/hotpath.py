@@ -285,7 +285,7 @@ def memory_bench(redis_url: str, args) -> dict:
     client = storage_client.from_url(redis_url, socket_timeout=60)  # FLUSHALL of the HTTP run's keys
     client.flushall()
     settings = load_settings({"REDIS_URL": redis_url, "ALLOWED_HOSTS": [HOST],
-                              "FLUSH_MAX_EVENTS": 1000})
+                              "COUNTING_FLUSH_MAX_EVENTS": 1000})
     recorder = Recorder(client, settings)
     rng = random.Random(args.seed + 1)
     n = args.memory_events

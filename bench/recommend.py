@@ -184,8 +184,8 @@ def rss_feed(items) -> bytes:
 
 
 def ingestion_bench(client, items):
-    settings = load_settings({"ALLOWED_HOSTS": ["127.0.0.1", HOST], "FETCH_ALLOW_PRIVATE": True,
-                              "FETCH_MAX_BYTES": 64 * 1024 * 1024})
+    settings = load_settings({"ALLOWED_HOSTS": ["127.0.0.1", HOST], "CATALOGUE_FETCH_ALLOW_PRIVATE": True,
+                              "CATALOGUE_FETCH_MAX_BYTES": 64 * 1024 * 1024})
     site = settings["SITES"]["default"]
     folder = tempfile.mkdtemp()
     articles = corpus.make_corpus(items, seed=99, general_extra=2000)

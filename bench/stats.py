@@ -144,7 +144,7 @@ def main() -> int:
         try:
             app = create_app({"REDIS_URL": server.url, "SECRET_KEY": "bench",
                               "INSTANCE_PATH": os.path.join(tmp, "instance"),
-                              "REDIS_SOCKET_TIMEOUT": 10.0, "DEDUPE_WINDOW_SECONDS": 1})
+                              "REDIS_SOCKET_TIMEOUT": 10.0, "COUNTING_DEDUPE_WINDOW_SECONDS": 1})
             r = app.extensions["storage"].client
             site = app.config["SITES"][app.config["DEFAULT_SITE"]]
             print(f"filling: {args.articles} articles x {args.days} days through the recorder (record.lua) ...",

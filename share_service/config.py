@@ -2,7 +2,12 @@
 
 Precedence, lowest first: ``config/defaults.toml`` < the settings file named by
 ``SHARE_SERVICE_CONFIG`` < the environment < the overrides given to ``create_app``.
-Every option is documented beside its default in ``config/defaults.toml``.
+``config/defaults.toml`` is the only list of options, each documented beside its default:
+
+* an unknown key in the settings file stops start-up with a ConfigError naming the closest
+  known option (a misspelt option is never silently ignored);
+* an unknown ``SHARE_SERVICE_*`` variable is logged with the closest option, never fatal;
+* options renamed since (:data:`RENAMED`) are accepted under their old name, with a warning.
 
 This module knows nothing about Flask: :func:`load_settings` returns a plain dict and
 :class:`Site` objects, so the CLI, tests and benchmarks can use it directly.
@@ -11,6 +16,8 @@ This module knows nothing about Flask: :func:`load_settings` returns a plain dic
 from __future__ import annotations
 
 import copy
+import difflib
+import logging
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -20,7 +27,30 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = ROOT / "config" / "defaults.toml"
 ENV_PREFIX = "SHARE_SERVICE_"
+# Options also read from the environment under their bare name.
 BARE_ENV = ("REDIS_URL", "SECRET_KEY")
+# SHARE_SERVICE_* variables that are not options.
+ENV_ONLY = frozenset({ENV_PREFIX + "CONFIG"})
+# Old option names, still accepted (settings file, environment, overrides) with a warning.
+RENAMED = {
+    "DEDUPE_WINDOW_SECONDS": "COUNTING_DEDUPE_WINDOW_SECONDS",
+    "RETENTION_DAYS": "COUNTING_RETENTION_DAYS",
+    "FLUSH_INTERVAL_MS": "COUNTING_FLUSH_INTERVAL_MS",
+    "FLUSH_MAX_EVENTS": "COUNTING_FLUSH_MAX_EVENTS",
+    "COUNT_BOTS": "COUNTING_COUNT_BOTS",
+    "FETCH_ALLOW_PRIVATE": "CATALOGUE_FETCH_ALLOW_PRIVATE",
+    "FETCH_CONNECT_TIMEOUT": "CATALOGUE_FETCH_CONNECT_TIMEOUT",
+    "FETCH_READ_TIMEOUT": "CATALOGUE_FETCH_READ_TIMEOUT",
+    "FETCH_MAX_BYTES": "CATALOGUE_FETCH_MAX_BYTES",
+    "FETCH_MAX_REDIRECTS": "CATALOGUE_FETCH_MAX_REDIRECTS",
+    "FETCH_USER_AGENT": "CATALOGUE_FETCH_USER_AGENT",
+    "INGEST_MAX_PAGES": "CATALOGUE_INGEST_MAX_PAGES",
+    "INGEST_MAX_SITEMAPS": "CATALOGUE_INGEST_MAX_SITEMAPS",
+    "INGEST_MAX_ITEMS": "CATALOGUE_INGEST_MAX_ITEMS",
+    "LOGIN_MAX_ATTEMPTS": "ACCOUNTS_LOGIN_MAX_ATTEMPTS",
+    "SESSION_LIFETIME_HOURS": "ACCOUNTS_SESSION_LIFETIME_HOURS",
+}
+log = logging.getLogger("share_service.config")
 
 
 class ConfigError(ValueError):
@@ -124,34 +154,92 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
+def _closest(name: str, known) -> str:
+    """' (did you mean X?)' for the known name closest to ``name``, or ''."""
+    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def _renamed(name: str, where: str) -> str:
+    """The current name of option ``name`` (an old name is accepted, with a warning)."""
+    new = RENAMED.get(name)
+    if new is None:
+        return name
+    log.warning("%s: option %s is now called %s; the old name still works for now", where,
+                name, new)
+    return new
+
+
+def _check_table(table: dict, known: dict, where: str) -> None:
+    """Every key of a settings-file table must be known (nested tables checked too)."""
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown option {key!r}{_closest(key, known)}")
+        if isinstance(known[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: {key!r} must be a table")
+            _check_table(value, known[key], f"{where}.{key}")
+
+
+def _file_settings(path: Path, defaults: dict) -> dict:
+    """The settings file's options, checked: an unknown key stops start-up (a misspelt option
+    must not be silently ignored); old names are renamed with a warning."""
+    raw = _read_toml(path)
+    out: dict = {}
+    for key, value in raw.items():
+        name = _renamed(key, str(path))
+        if name not in defaults and name != "sites":
+            raise ConfigError(f"{path}: unknown option {key!r}{_closest(key, defaults)}")
+        out[name] = value
+    _check_table(out.get("site_defaults", {}), defaults["site_defaults"], f"{path}: site_defaults")
+    for site_id, table in (out.get("sites") or {}).items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: sites.{site_id} must be a table")
+        _check_table(table, defaults["site_defaults"], f"{path}: sites.{site_id}")
+    return out
+
+
+def _environment(environ, defaults: dict) -> dict:
+    """Options from ``SHARE_SERVICE_<OPTION>`` (and the bare names of BARE_ENV). An unknown
+    ``SHARE_SERVICE_*`` variable is logged and ignored: it never stops start-up (Kubernetes
+    injects SHARE_SERVICE_PORT and the like for a Service named share-service)."""
+    out: dict = {}
+    for var, raw in environ.items():
+        if not var.startswith(ENV_PREFIX) or var in ENV_ONLY:
+            continue
+        name = _renamed(var[len(ENV_PREFIX):], "environment")
+        default = defaults.get(name)
+        if name not in defaults or isinstance(default, dict):
+            log.warning("environment: %s is not an option of share_service and is ignored%s",
+                        var, _closest(var, [ENV_PREFIX + n for n in defaults
+                                            if not isinstance(defaults[n], dict)]))
+            continue
+        out[name] = _coerce(var, raw, default)
+    for name in BARE_ENV:
+        if name not in out and environ.get(name) is not None:
+            out[name] = _coerce(name, environ[name], defaults[name])
+    return out
+
+
 def load_settings(overrides: dict | None = None, environ: dict | None = None) -> dict:
     """Return the merged settings dict, with ``SITES`` holding :class:`Site` objects by id."""
     environ = os.environ if environ is None else environ
     defaults = _read_toml(DEFAULTS_FILE)
     settings = dict(defaults)
+    overrides = {_renamed(k, "create_app overrides"): v for k, v in (overrides or {}).items()}
 
-    settings_file = (overrides or {}).get("SHARE_SERVICE_CONFIG") or environ.get(
-        ENV_PREFIX + "CONFIG"
-    )
+    settings_file = overrides.get("SHARE_SERVICE_CONFIG") or environ.get(ENV_PREFIX + "CONFIG")
     if settings_file:
         path = Path(settings_file)
         if not path.is_absolute():
             path = (Path.cwd() / path) if path.exists() else ROOT / path
-        settings = _merge(settings, _read_toml(path))
+        settings = _merge(settings, _file_settings(path, defaults))
 
-    for name, default in defaults.items():
-        if isinstance(default, dict):
-            continue
-        raw = environ.get(ENV_PREFIX + name)
-        if raw is None and name in BARE_ENV:
-            raw = environ.get(name)
-        if raw is not None:
-            settings[name] = _coerce(name, raw, default)
+    settings.update(_environment(environ, defaults))
+    settings = _merge(settings, {k: v for k, v in overrides.items()
+                                 if k not in ("SITES", "SHARE_SERVICE_CONFIG")})
 
-    if overrides:
-        settings = _merge(settings, {k: v for k, v in overrides.items() if k != "SITES"})
-
-    settings["SITES"] = build_sites(settings, (overrides or {}).get("SITES"))
+    settings["SITES"] = build_sites(settings, overrides.get("SITES"))
     if settings["DEFAULT_SITE"] not in settings["SITES"]:
         settings["DEFAULT_SITE"] = next(iter(settings["SITES"]))
     _validate(settings)
@@ -213,10 +301,10 @@ def make_site(site_id: str, table: dict) -> Site:
 def _validate(settings: dict) -> None:
     if settings["QR_MIN_SIZE"] > settings["QR_MAX_SIZE"]:
         raise ConfigError("QR_MIN_SIZE must not exceed QR_MAX_SIZE")
-    if settings["DEDUPE_WINDOW_SECONDS"] < 1:
-        raise ConfigError("DEDUPE_WINDOW_SECONDS must be at least 1")
-    if settings["RETENTION_DAYS"] < 1:
-        raise ConfigError("RETENTION_DAYS must be at least 1")
+    if settings["COUNTING_DEDUPE_WINDOW_SECONDS"] < 1:
+        raise ConfigError("COUNTING_DEDUPE_WINDOW_SECONDS must be at least 1")
+    if settings["COUNTING_RETENTION_DAYS"] < 1:
+        raise ConfigError("COUNTING_RETENTION_DAYS must be at least 1")
     url = settings["REDIS_URL"]
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")

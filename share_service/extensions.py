@@ -23,7 +23,7 @@ from .storage import client as storage_client
 
 def init_app(app) -> None:
     # One of each per app: two apps in one process (tests) must not share the last one's.
-    storage = storage_client.connect(app.config)
+    storage = storage_client.connect(app.config, app.instance_path)
     app.extensions["storage"] = storage
     app.extensions["articles"] = Articles(app.config)
     app.extensions["recorder"] = Recorder(storage.client, app.config)

@@ -30,7 +30,7 @@ def redis_url(redis_server):
 
 @pytest.fixture
 def make_app(redis_url, tmp_path):
-    """Build an app with extra overrides: ``make_app({"DEDUPE_WINDOW_SECONDS": 5})``."""
+    """Build an app with extra overrides: ``make_app({"COUNTING_DEDUPE_WINDOW_SECONDS": 5})``."""
     apps = []
 
     def factory(overrides: dict | None = None):
@@ -40,9 +40,9 @@ def make_app(redis_url, tmp_path):
             "SECRET_KEY": "test-secret",
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "ALLOWED_HOSTS": TEST_HOSTS,
-            "FLUSH_INTERVAL_MS": 50,
+            "COUNTING_FLUSH_INTERVAL_MS": 50,
             "SESSION_COOKIE_SECURE": False,
-            "FETCH_ALLOW_PRIVATE": False,
+            "CATALOGUE_FETCH_ALLOW_PRIVATE": False,
         }
         base.update(overrides or {})
         app = create_app(base)

@@ -124,7 +124,7 @@ def test_admin_forms_need_csrf(app, client, redis):
 
 
 def test_wrong_password_and_rate_limit(make_app, redis):
-    app = make_app({"LOGIN_MAX_ATTEMPTS": 3})
+    app = make_app({"ACCOUNTS_LOGIN_MAX_ATTEMPTS": 3})
     client = app.test_client()
     users.create_user(redis, "ed@exemple.fr", "s3cret-pass", "viewer")
     for _ in range(3):

@@ -1,4 +1,4 @@
-"""The fetcher as a security boundary (SSRF): with FETCH_ALLOW_PRIVATE off, nothing internal is
+"""The fetcher as a security boundary (SSRF): with CATALOGUE_FETCH_ALLOW_PRIVATE off, nothing internal is
 ever connected to — directly, through a redirect, or through a name resolving to an internal
 address; only the site's hosts; bounded bodies; the vetted address is the one connected to."""
 
@@ -21,9 +21,9 @@ def server():
 
 
 def make(allow_private=False, resolver=None, **extra):
-    settings = load_settings({"FETCH_ALLOW_PRIVATE": allow_private,
+    settings = load_settings({"CATALOGUE_FETCH_ALLOW_PRIVATE": allow_private,
                               "ALLOWED_HOSTS": ["127.0.0.1", "localhost", PUBLIC_NAME],
-                              "FETCH_READ_TIMEOUT": 2.0, **extra})
+                              "CATALOGUE_FETCH_READ_TIMEOUT": 2.0, **extra})
     return Fetcher(settings["SITES"]["default"], settings, resolver=resolver)
 
 
@@ -39,7 +39,7 @@ class TrustedTestHost(Fetcher):
 
 
 def trusted(extra_hosts=(), **extra):
-    settings = load_settings({"FETCH_ALLOW_PRIVATE": False, **extra,
+    settings = load_settings({"CATALOGUE_FETCH_ALLOW_PRIVATE": False, **extra,
                               "ALLOWED_HOSTS": ["127.0.0.1", "localhost", PUBLIC_NAME,
                                                 *extra_hosts]})
     return TrustedTestHost(settings["SITES"]["default"], settings,
@@ -158,7 +158,7 @@ def test_redirect_to_metadata_and_foreign_hosts_refused(server):
 
 
 def test_redirect_limit(server):
-    fetcher = make(allow_private=True, FETCH_MAX_REDIRECTS=2)
+    fetcher = make(allow_private=True, CATALOGUE_FETCH_MAX_REDIRECTS=2)
     base = server.url("/redirect?to=")
     one = server.url("/atom.xml")
     assert fetcher.get(base + one).status == 200
@@ -172,9 +172,9 @@ def test_redirect_limit(server):
 
 def test_oversize_body(server):
     with pytest.raises(FetchError) as err:
-        make(allow_private=True, FETCH_MAX_BYTES=1000).get(server.url("/rss.xml"))
+        make(allow_private=True, CATALOGUE_FETCH_MAX_BYTES=1000).get(server.url("/rss.xml"))
     assert err.value.reason == "too_large"
-    assert make(allow_private=True, FETCH_MAX_BYTES=65536).get(server.url("/rss.xml")).body
+    assert make(allow_private=True, CATALOGUE_FETCH_MAX_BYTES=65536).get(server.url("/rss.xml")).body
 
 
 def test_conditional_get(server):

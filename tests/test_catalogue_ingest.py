@@ -26,8 +26,8 @@ def server():
 @pytest.fixture
 def settings():
     # The local test server is on 127.0.0.1: private addresses allowed for these tests only.
-    return load_settings({"FETCH_ALLOW_PRIVATE": True, "ALLOWED_HOSTS": ["127.0.0.1"],
-                          "FETCH_MAX_BYTES": 1024 * 1024, "FETCH_READ_TIMEOUT": 1.0})
+    return load_settings({"CATALOGUE_FETCH_ALLOW_PRIVATE": True, "ALLOWED_HOSTS": ["127.0.0.1"],
+                          "CATALOGUE_FETCH_MAX_BYTES": 1024 * 1024, "CATALOGUE_FETCH_READ_TIMEOUT": 1.0})
 
 
 @pytest.fixture
@@ -201,7 +201,7 @@ def test_bad_documents_rejected_catalogue_untouched(redis, server, settings, sit
 
 
 def test_cli_ingest_refresh_and_list(redis, server, make_app):
-    app = make_app({"FETCH_ALLOW_PRIVATE": True})
+    app = make_app({"CATALOGUE_FETCH_ALLOW_PRIVATE": True})
     runner = app.test_cli_runner()
     url = server.url("/atom.xml")
     result = runner.invoke(args=["ingest", url])
@@ -227,7 +227,7 @@ def test_cli_ingest_refresh_and_list(redis, server, make_app):
 
 
 def test_cli_refuses_private_address_by_default(redis, server, make_app):
-    app = make_app()  # FETCH_ALLOW_PRIVATE false (the default)
+    app = make_app()  # CATALOGUE_FETCH_ALLOW_PRIVATE false (the default)
     result = app.test_cli_runner().invoke(args=["ingest", server.url("/atom.xml")])
     assert result.exit_code == 1
     assert "rejected (private_address)" in result.output

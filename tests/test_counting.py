@@ -113,7 +113,7 @@ def test_summer_time_site_in_another_zone(make_app, redis):
 
 
 def test_retention_ttls(make_app, redis):
-    app = make_app({"RETENTION_DAYS": 30, "DEDUPE_WINDOW_SECONDS": 600})
+    app = make_app({"COUNTING_RETENTION_DAYS": 30, "COUNTING_DEDUPE_WINDOW_SECONDS": 600})
     record(app, {"events": [{"type": "share", "url": A1, "network": "facebook"},
                             {"type": "copy", "url": A1}]}).flush()
     expected = 31 * 86400
@@ -134,7 +134,7 @@ def test_retention_ttls(make_app, redis):
 
 
 def test_dedupe_window(make_app, redis):
-    app = make_app({"DEDUPE_WINDOW_SECONDS": 1})
+    app = make_app({"COUNTING_DEDUPE_WINDOW_SECONDS": 1})
     share = {"type": "share", "url": A1, "network": "facebook"}
     recorder = record(app, {"events": [share, share, share]})  # one batch: counted once
     record(app, share)  # same visitor, next batch
@@ -189,7 +189,7 @@ def test_one_script_call_per_site_per_flush(make_app, redis):
     # a long flush interval: the background thread stays asleep, every command below is ours
     app = make_app({"SITES": {"default": {"allowed_hosts": ["www.lequotidien.example"]},
                               "other": {"allowed_hosts": ["www.autre.example"]}},
-                    "FLUSH_INTERVAL_MS": 60000})
+                    "COUNTING_FLUSH_INTERVAL_MS": 60000})
     recorder = record(app, {"type": "share", "url": A1, "network": "facebook"})
     recorder.flush()  # loads the script
     redis.config_resetstat()

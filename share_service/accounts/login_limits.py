@@ -1,5 +1,5 @@
 """Login limits: failed logins are counted per account and per client-address hash for
-15 minutes; at ``LOGIN_MAX_ATTEMPTS`` further attempts are refused before any password check.
+15 minutes; at ``ACCOUNTS_LOGIN_MAX_ATTEMPTS`` further attempts are refused before any password check.
 Addresses and accounts are stored only as keyed hashes."""
 
 from __future__ import annotations

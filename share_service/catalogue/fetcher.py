@@ -6,15 +6,15 @@ It is a security boundary (server-side request forgery). Every request, and ever
 * the host name is resolved *here*, and every address it resolves to is checked: loopback,
   private (RFC 1918, ULA), link-local, multicast, reserved, unspecified, CGNAT (100.64/10),
   IPv4-mapped / 6to4 / Teredo / NAT64 addresses wrapping one of those are refused unless
-  ``FETCH_ALLOW_PRIVATE`` is set (development and tests). Cloud metadata addresses
+  ``CATALOGUE_FETCH_ALLOW_PRIVATE`` is set (development and tests). Cloud metadata addresses
   (169.254.169.254, fd00:ec2::254, 100.100.100.200, 169.254.170.2) are refused *always*;
 * the connection goes to the vetted address (the resolution is pinned for the connection, so a
   second DNS answer cannot swap in an internal address — no DNS-rebinding window), while the
   ``Host`` header and TLS SNI / certificate check keep the real host name;
 * no proxy from the environment (a proxy would resolve names itself);
-* redirects are followed by hand, at most ``FETCH_MAX_REDIRECTS``, each hop checked again;
+* redirects are followed by hand, at most ``CATALOGUE_FETCH_MAX_REDIRECTS``, each hop checked again;
 * connect / read timeouts, plus a total deadline of three read timeouts for the whole body;
-* the body is streamed and capped at ``FETCH_MAX_BYTES`` *after* content decoding (gzip bombs),
+* the body is streamed and capped at ``CATALOGUE_FETCH_MAX_BYTES`` *after* content decoding (gzip bombs),
   and :func:`gunzip_bounded` applies the same cap to ``.gz`` files;
 * a clear ``User-Agent``; conditional GET with ``If-None-Match`` / ``If-Modified-Since``.
 
@@ -37,7 +37,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ReadTimeoutError
 
-# Always refused, even with FETCH_ALLOW_PRIVATE: cloud instance-metadata endpoints.
+# Always refused, even with CATALOGUE_FETCH_ALLOW_PRIVATE: cloud instance-metadata endpoints.
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a)
     for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "169.254.170.2")
@@ -180,17 +180,17 @@ def _pinned_adapter(pins: dict[str, str], pool_size: int = 4) -> HTTPAdapter:
 class Fetcher:
     """Fetch URLs for one site under the rules of the module docstring.
 
-    ``settings`` is the app's settings mapping (FETCH_* options). ``resolver`` can be injected
+    ``settings`` is the app's settings mapping (CATALOGUE_FETCH_* options). ``resolver`` can be injected
     (tests map a public-looking name to a private address with it)."""
 
     def __init__(self, site, settings, resolver: Resolver | None = None):
         self.site = site
-        self.allow_private = bool(settings.get("FETCH_ALLOW_PRIVATE", False))
-        self.timeout = (float(settings.get("FETCH_CONNECT_TIMEOUT", 3.0)),
-                        float(settings.get("FETCH_READ_TIMEOUT", 10.0)))
-        self.max_bytes = int(settings.get("FETCH_MAX_BYTES", 10 * 1024 * 1024))
-        self.max_redirects = int(settings.get("FETCH_MAX_REDIRECTS", 5))
-        self.user_agent = settings.get("FETCH_USER_AGENT") or "share_service-fetcher"
+        self.allow_private = bool(settings.get("CATALOGUE_FETCH_ALLOW_PRIVATE", False))
+        self.timeout = (float(settings.get("CATALOGUE_FETCH_CONNECT_TIMEOUT", 3.0)),
+                        float(settings.get("CATALOGUE_FETCH_READ_TIMEOUT", 10.0)))
+        self.max_bytes = int(settings.get("CATALOGUE_FETCH_MAX_BYTES", 10 * 1024 * 1024))
+        self.max_redirects = int(settings.get("CATALOGUE_FETCH_MAX_REDIRECTS", 5))
+        self.user_agent = settings.get("CATALOGUE_FETCH_USER_AGENT") or "share_service-fetcher"
         self.resolver = resolver or system_resolver
         self._pins: dict[str, str] = {}
         self.session = requests.Session()

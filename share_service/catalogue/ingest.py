@@ -59,9 +59,9 @@ class _Run:
     """Limits shared by one ingestion run (a sitemap index and all its children)."""
 
     def __init__(self, settings):
-        self.pages_left = int(settings.get("INGEST_MAX_PAGES", 200))
-        self.sitemaps_left = int(settings.get("INGEST_MAX_SITEMAPS", 50))
-        self.max_items = int(settings.get("INGEST_MAX_ITEMS", 20000))
+        self.pages_left = int(settings.get("CATALOGUE_INGEST_MAX_PAGES", 200))
+        self.sitemaps_left = int(settings.get("CATALOGUE_INGEST_MAX_SITEMAPS", 50))
+        self.max_items = int(settings.get("CATALOGUE_INGEST_MAX_ITEMS", 20000))
 
 
 def _reject(report: Report, reason: str, message: str) -> Report:
@@ -189,7 +189,7 @@ def _validate(raw_items, site, settings, report) -> list[dict]:
 
 def _sitemap_items(client, settings, site, entries, fetcher, fetch_pages, run, report):
     """News-sitemap entries carry a title and are used as they are; plain entries need their
-    page: fetched (up to INGEST_MAX_PAGES per run) unless it was read before and the entry's
+    page: fetched (up to CATALOGUE_INGEST_MAX_PAGES per run) unless it was read before and the entry's
     <lastmod> did not move since (``keyspace.sitemap_pages``; a page item carries "_loc" so that
     the caller records it there once the item is stored)."""
     report.found = len(entries)

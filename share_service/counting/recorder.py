@@ -1,6 +1,6 @@
 """Write-behind recorder: requests append events to a per-process buffer; a background thread
-writes them to Redis in one scripted batch per site (record.lua) every FLUSH_INTERVAL_MS, or
-sooner when FLUSH_MAX_EVENTS are waiting. Requests never wait for Redis.
+writes them to Redis in one scripted batch per site (record.lua) every COUNTING_FLUSH_INTERVAL_MS, or
+sooner when COUNTING_FLUSH_MAX_EVENTS are waiting. Requests never wait for Redis.
 
 Contract (``app.extensions["recorder"]``):
   * ``add(event, ip=None, user_agent=None)``: non-blocking. When ``event.visitor`` is empty it is
@@ -15,7 +15,7 @@ MAX_PENDING events wait in memory; beyond that new events are dropped (counted).
 that Redis did run (a timeout after execution) is not counted twice: its dedupe keys exist.
 
 What a crash can lose: a worker killed with SIGKILL (or OOM-killed) loses the events in its
-buffer, at most one flush interval's worth (FLUSH_INTERVAL_MS, 200 ms by default) plus any
+buffer, at most one flush interval's worth (COUNTING_FLUSH_INTERVAL_MS, 200 ms by default) plus any
 batch being retried while Redis was unreachable. A normal stop (SIGTERM, SIGINT, gunicorn
 graceful restart, max_requests recycling) flushes first.
 
@@ -140,10 +140,10 @@ class Recorder:
     def __init__(self, client: redis.Redis, settings: dict):
         self.client = client
         self.sites = settings["SITES"]
-        self.interval = max(settings["FLUSH_INTERVAL_MS"], 1) / 1000.0
-        self.max_events = max(int(settings["FLUSH_MAX_EVENTS"]), 1)
-        self.dedupe_ttl = int(settings["DEDUPE_WINDOW_SECONDS"])
-        self.retention_ttl = (int(settings["RETENTION_DAYS"]) + 1) * 86400
+        self.interval = max(settings["COUNTING_FLUSH_INTERVAL_MS"], 1) / 1000.0
+        self.max_events = max(int(settings["COUNTING_FLUSH_MAX_EVENTS"]), 1)
+        self.dedupe_ttl = int(settings["COUNTING_DEDUPE_WINDOW_SECONDS"])
+        self.retention_ttl = (int(settings["COUNTING_RETENTION_DAYS"]) + 1) * 86400
         self.salts = SaltCache()
         self._ttl_done: set[str] = set()
         self._urls_done: dict[str, set[str]] = {}

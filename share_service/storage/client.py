@@ -52,14 +52,15 @@ class Connection:
     embedded: EmbeddedRedis | None = None
 
 
-def connect(settings) -> Connection:
-    """The store described by ``settings``; with no REDIS_URL the embedded server is started (or
-    reused) and owned by this process, and REDIS_URL is set to its socket."""
+def connect(settings, instance: str) -> Connection:
+    """The store described by ``settings``; with no REDIS_URL the embedded server of the
+    ``instance`` folder is started (or reused) and owned by this process, and REDIS_URL is set
+    to its socket."""
     keyspace.configure(settings["REDIS_KEY_PREFIX"])
     embedded = None
     url = settings["REDIS_URL"]
     if not url:
-        embedded = EmbeddedRedis(embedded_dir(settings)).start().stop_at_exit()
+        embedded = EmbeddedRedis(embedded_dir(instance)).start().stop_at_exit()
         url = settings["REDIS_URL"] = embedded.url
     client = from_url(url, settings["REDIS_SOCKET_TIMEOUT"], settings["REDIS_CONNECT_TIMEOUT"])
     return Connection(client, embedded)

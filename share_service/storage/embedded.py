@@ -151,8 +151,6 @@ class EmbeddedRedis:
         return self
 
 
-def embedded_dir(settings: dict) -> Path:
-    """Where the embedded server keeps its socket and data: INSTANCE_PATH/redis."""
-    from ..config import instance_path
-
-    return instance_path(settings) / "redis"
+def embedded_dir(instance: str | os.PathLike) -> Path:
+    """Where the embedded server of an instance folder keeps its socket and data."""
+    return Path(instance) / "redis"

@@ -46,7 +46,7 @@ def site_totals(site: str) -> str:
 
 
 def article_day(site: str, aid: str, day: str) -> str:
-    """HASH counter field -> count for one article on one local day. Expires (RETENTION_DAYS)."""
+    """HASH counter field -> count for one article on one local day. Expires (COUNTING_RETENTION_DAYS)."""
     return f"{_site(site)}:ad:{aid}:{day}"
 
 
@@ -142,7 +142,7 @@ def user(email: str) -> str:
 
 def session(sid_digest: str) -> str:
     """STRING JSON of one dashboard session (user, csrf token, created), keyed by the SHA-256 of
-    the cookie's random id (the raw id is never stored). Expires: SESSION_LIFETIME_HOURS."""
+    the cookie's random id (the raw id is never stored). Expires: ACCOUNTS_SESSION_LIFETIME_HOURS."""
     return f"{PREFIX}:sess:{sid_digest}"
 
 

@@ -2,7 +2,7 @@
 
 The cookie (``SESSION_COOKIE_NAME``, HttpOnly, SameSite=Lax, Secure per SESSION_COOKIE_SECURE)
 holds only a random id; the session lives in Redis (``share_service.auth``) with an absolute
-lifetime of SESSION_LIFETIME_HOURS from its creation. Only the paths given to the interface (``web.SESSION_PATHS``)
+lifetime of ACCOUNTS_SESSION_LIFETIME_HOURS from its creation. Only the paths given to the interface (``web.SESSION_PATHS``)
 open a session: readers never get a cookie and the hot path does no session work.
 
 ``rotate(session)`` gives the session a new id on the next save (login: no fixation);
@@ -51,7 +51,7 @@ class RedisSessionInterface(SessionInterface):
         return app.extensions["storage"].client
 
     def _lifetime(self, app) -> int:
-        return int(float(app.config["SESSION_LIFETIME_HOURS"]) * 3600)
+        return int(float(app.config["ACCOUNTS_SESSION_LIFETIME_HOURS"]) * 3600)
 
     def open_session(self, app, request):
         if not request.path.startswith(self.paths):

@@ -48,7 +48,7 @@ def post_events():
         raise ApiError("invalid_json", "The body is not valid JSON.") from exc
     events = parse_batch(body, app.extensions["articles"])
     agent = environ.get("HTTP_USER_AGENT", "")
-    if app.config["COUNT_BOTS"] or not bots.is_bot(agent):
+    if app.config["COUNTING_COUNT_BOTS"] or not bots.is_bot(agent):
         recorder = app.extensions["recorder"]
         ip = environ.get("REMOTE_ADDR", "")
         now = time.time()

@@ -41,7 +41,7 @@ def tracked_redirect(network: str):
     environ = request.environ
     plan = app.extensions["redirect_planner"].plan(network, environ.get("QUERY_STRING", ""))
     agent = environ.get("HTTP_USER_AGENT", "")
-    if app.config["COUNT_BOTS"] or not bots.is_bot(agent):
+    if app.config["COUNTING_COUNT_BOTS"] or not bots.is_bot(agent):
         app.extensions["recorder"].add(
             Event(plan.site, "share", plan.network, plan.url, plan.aid, ts=time.time()),
             environ.get("REMOTE_ADDR", ""), agent,

@@ -59,7 +59,7 @@ def login():
         outcome, record = login_limits.attempt_login(
             redis_client(), (request.form.get("email") or "").strip().lower()[:320],
             request.form.get("password") or "", request.remote_addr or "?",
-            current_app.config["SECRET_KEY"], current_app.config["LOGIN_MAX_ATTEMPTS"])
+            current_app.config["SECRET_KEY"], current_app.config["ACCOUNTS_LOGIN_MAX_ATTEMPTS"])
         if outcome == "ok":
             session.clear()
             session["user"] = record["email"]

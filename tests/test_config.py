@@ -1,0 +1,139 @@
+"""The app factory, configuration precedence and the one error shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from share_service.config import ConfigError, load_settings
+
+
+def test_defaults_give_one_site_on_localhost():
+    settings = load_settings(environ={})
+    assert list(settings["SITES"]) == ["default"]
+    site = settings["SITES"]["default"]
+    assert site.allows_host("localhost") and site.allows_host("127.0.0.1")
+    assert not site.allows_host("evil.example")
+
+
+def test_precedence_file_env_overrides(tmp_path):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('COUNTING_RETENTION_DAYS = 30\nCOUNTING_DEDUPE_WINDOW_SECONDS = 60\nCOUNTING_FLUSH_INTERVAL_MS = 100\n')
+    env = {"SHARE_SERVICE_CONFIG": str(cfg), "SHARE_SERVICE_COUNTING_DEDUPE_WINDOW_SECONDS": "120"}
+    settings = load_settings({"COUNTING_FLUSH_INTERVAL_MS": 10}, environ=env)
+    assert settings["COUNTING_RETENTION_DAYS"] == 30          # file beats default
+    assert settings["COUNTING_DEDUPE_WINDOW_SECONDS"] == 120  # environment beats file
+    assert settings["COUNTING_FLUSH_INTERVAL_MS"] == 10       # overrides beat environment
+
+
+def test_allowed_hosts_from_environment():
+    env = {"SHARE_SERVICE_ALLOWED_HOSTS": "www.lequotidien.example, lequotidien.example"}
+    site = load_settings(environ=env)["SITES"]["default"]
+    assert site.allowed_hosts == ("www.lequotidien.example", "lequotidien.example")
+
+
+def test_example_settings_file_loads():
+    settings = load_settings(environ={"SHARE_SERVICE_CONFIG": "config/settings.example.toml"})
+    site = settings["SITES"]["lequotidien"]
+    assert settings["DEFAULT_SITE"] == "lequotidien"
+    assert site.twitter_via == "lequotidien" and "mastodon" in site.networks
+    assert site.utm.campaign == "partage"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SHARE_SERVICE_COUNTING_RETENTION_DAYS": "soon"},
+        {"REDIS_URL": "http://nope"},
+        {"SHARE_SERVICE_CONFIG": "/nonexistent.toml"},
+    ],
+)
+def test_bad_configuration_is_refused_clearly(env):
+    with pytest.raises(ConfigError):
+        load_settings(environ=env)
+
+
+def test_unknown_route_gets_json_error(client):
+    response = client.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_health_reports_redis(client):
+    assert client.get("/healthz").get_json() == {"status": "ok", "redis": "ok"}
+
+
+def test_no_cookie_for_readers(client):
+    response = client.get("/healthz")
+    assert "Set-Cookie" not in response.headers
+
+
+# --- one list of options: unknown, misspelt and renamed options -----------------------------------
+def test_misspelt_option_in_the_settings_file_stops_start_up_naming_the_option(tmp_path):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text("COUNTING_RETENTON_DAYS = 30\n")
+    with pytest.raises(ConfigError, match="COUNTING_RETENTON_DAYS.*did you mean "
+                                          "COUNTING_RETENTION_DAYS"):
+        load_settings(environ={"SHARE_SERVICE_CONFIG": str(cfg)})
+
+
+def test_misspelt_site_option_stops_start_up(tmp_path):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('[sites.blog]\nallowed_hosts = ["blog.example"]\nnetwroks = ["x"]\n'
+                   '[sites.blog.utm]\ncampain = "partage"\n')
+    with pytest.raises(ConfigError, match="sites.blog: unknown option 'netwroks'.*networks"):
+        load_settings(environ={"SHARE_SERVICE_CONFIG": str(cfg)})
+    cfg.write_text('[sites.blog]\nallowed_hosts = ["blog.example"]\n[sites.blog.utm]\n'
+                   'campain = "partage"\n')
+    with pytest.raises(ConfigError, match="sites.blog.utm: unknown option 'campain'.*campaign"):
+        load_settings(environ={"SHARE_SERVICE_CONFIG": str(cfg)})
+
+
+def test_unknown_environment_variable_is_logged_never_fatal(caplog):
+    env = {"SHARE_SERVICE_COUNTING_RETENTON_DAYS": "3",          # a typo
+           "SHARE_SERVICE_PORT": "tcp://10.0.0.7:80",            # injected by Kubernetes
+           "SHARE_SERVICE_SERVICE_HOST": "10.0.0.7"}
+    with caplog.at_level("WARNING", logger="share_service.config"):
+        settings = load_settings(environ=env)
+    assert settings["COUNTING_RETENTION_DAYS"] == 400  # the default: the typo changed nothing
+    text = caplog.text
+    assert "SHARE_SERVICE_COUNTING_RETENTON_DAYS" in text
+    assert "did you mean SHARE_SERVICE_COUNTING_RETENTION_DAYS" in text
+    assert "SHARE_SERVICE_PORT" in text and "SHARE_SERVICE_SERVICE_HOST" in text
+
+
+def test_old_option_names_still_work_with_a_warning(tmp_path, caplog):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text("RETENTION_DAYS = 30\n")
+    env = {"SHARE_SERVICE_CONFIG": str(cfg), "SHARE_SERVICE_DEDUPE_WINDOW_SECONDS": "60"}
+    with caplog.at_level("WARNING", logger="share_service.config"):
+        settings = load_settings({"FLUSH_INTERVAL_MS": 10}, environ=env)
+    assert settings["COUNTING_RETENTION_DAYS"] == 30
+    assert settings["COUNTING_DEDUPE_WINDOW_SECONDS"] == 60
+    assert settings["COUNTING_FLUSH_INTERVAL_MS"] == 10
+    for old, new in (("RETENTION_DAYS", "COUNTING_RETENTION_DAYS"),
+                     ("DEDUPE_WINDOW_SECONDS", "COUNTING_DEDUPE_WINDOW_SECONDS"),
+                     ("FLUSH_INTERVAL_MS", "COUNTING_FLUSH_INTERVAL_MS")):
+        assert f"option {old} is now called {new}" in caplog.text
+
+
+def test_every_option_is_documented_beside_its_default():
+    """config/defaults.toml is the only list of options: each one has a comment just above
+    it (or on its line), so a newcomer reads what it does where it is set."""
+    from share_service.config import DEFAULTS_FILE
+
+    lines = DEFAULTS_FILE.read_text(encoding="utf-8").splitlines()
+    undocumented = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "[")) or "=" not in stripped:
+            continue
+        above = lines[i - 1].strip() if i else ""
+        # an option is documented by a comment on its line, just above, or above a run of
+        # options sharing one comment
+        j = i - 1
+        while j >= 0 and lines[j].strip() and not lines[j].strip().startswith(("#", "[")):
+            j -= 1
+        if "#" not in line and not above.startswith("#") and not (
+                j >= 0 and lines[j].strip().startswith("#")):
+            undocumented.append(stripped.split("=")[0].strip())
+    assert not undocumented
