@@ -41,18 +41,9 @@ TOPICS = {
 }
 SECTION_SHARES = {"Société": ["climat", "elections"], "Culture": ["cinema", "cuisine"]}
 
-GENERAL = (
-    "le la les des une un dans pour avec sur par plus cette être après avant selon mais "
-    "année jour semaine mois France Paris Lyon Marseille région ville pays monde national "
-    "nouveau nouvelle grand grande premier première dernier dernière jeune public questions "
-    "enquête annonce projet vie histoire temps moment point fin début face habitants "
-    "samedi dimanche lundi matin soir hier soir résultats situation questions mesures "
-    "décision chiffres rapport responsables accord crise conférence rencontre témoignage"
-).split()
+GENERAL = ["le", "la", "les", "des", "une", "un", "dans", "pour", "avec", "sur", "par", "plus", "cette", "être", "après", "avant", "selon", "mais", "année", "jour", "semaine", "mois", "France", "Paris", "Lyon", "Marseille", "région", "ville", "pays", "monde", "national", "nouveau", "nouvelle", "grand", "grande", "premier", "première", "dernier", "dernière", "jeune", "public", "questions", "enquête", "annonce", "projet", "vie", "histoire", "temps", "moment", "point", "fin", "début", "face", "habitants", "samedi", "dimanche", "lundi", "matin", "soir", "hier", "soir", "résultats", "situation", "questions", "mesures", "décision", "chiffres", "rapport", "responsables", "accord", "crise", "conférence", "rencontre", "témoignage"]
 
-_SYLLABLES = ("ba be bi bo bu ca ce ci co cu da de di do du fa fe fi fo ga ge gi go la le li lo "
-              "lu ma me mi mo mu na ne ni no pa pe pi po pu ra re ri ro ru sa se si so ta te ti "
-              "to tu va ve vi vo é è ê à ô î ç an en on in ou ai eau oi").split()
+_SYLLABLES = ["ba", "be", "bi", "bo", "bu", "ca", "ce", "ci", "co", "cu", "da", "de", "di", "do", "du", "fa", "fe", "fi", "fo", "ga", "ge", "gi", "go", "la", "le", "li", "lo", "lu", "ma", "me", "mi", "mo", "mu", "na", "ne", "ni", "no", "pa", "pe", "pi", "po", "pu", "ra", "re", "ri", "ro", "ru", "sa", "se", "si", "so", "ta", "te", "ti", "to", "tu", "va", "ve", "vi", "vo", "é", "è", "ê", "à", "ô", "î", "ç", "an", "en", "on", "in", "ou", "ai", "eau", "oi"]
 
 
 def _word(rng: random.Random) -> str:

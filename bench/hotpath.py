@@ -158,8 +158,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 def process_tree(pid: int) -> list[int]:
     pids = [pid]
     try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children = (task / "children").read_text().split()
             for child in children:
                 pids += process_tree(int(child))
     except OSError:
@@ -210,12 +210,12 @@ def http_bench(redis_url: str, redis_pid: int, workdir: Path, args) -> dict:
         "PYTHONPATH": str(ROOT),
     })
     env.pop("GUNICORN_ACCESSLOG", None)
-    gunicorn = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
-         "bench.bench_wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "w"),
-        start_new_session=True,
-    )
+    with (workdir / "gunicorn.log").open("w") as log:  # the child keeps its own descriptor
+        gunicorn = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
+             "bench.bench_wsgi:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        )
     results: dict[str, list[dict]] = {"bare": [], "redirect": [], "events": []}
 
     def cpu_pids():  # gunicorn master + workers + the Redis server: the service's whole CPU

@@ -21,15 +21,15 @@ Prints p50 / p95 in milliseconds and the ratio to the PING round trip. Target: p
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from share_service import create_app
 from share_service.accounts import api_keys
@@ -140,10 +140,10 @@ def main() -> int:
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="ss-bench-stats-") as tmp:
-        server = embedded.EmbeddedRedis(os.path.join(tmp, "redis"), persistent=False).start()
+        server = embedded.EmbeddedRedis(Path(tmp) / "redis", persistent=False).start()
         try:
             app = create_app({"REDIS_URL": server.url, "SECRET_KEY": "bench",
-                              "INSTANCE_PATH": os.path.join(tmp, "instance"),
+                              "INSTANCE_PATH": str(Path(tmp) / "instance"),
                               "REDIS_SOCKET_TIMEOUT": 10.0, "COUNTING_DEDUPE_WINDOW_SECONDS": 1})
             r = app.extensions["storage"].client
             site = app.config["SITES"][app.config["DEFAULT_SITE"]]

@@ -115,8 +115,7 @@ def instance_path(settings: dict) -> Path:
 
 def _read_toml(path: Path) -> dict:
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"settings file not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:

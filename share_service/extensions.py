@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import redis
 
@@ -28,7 +28,7 @@ def init_app(app) -> None:
     app.extensions["articles"] = Articles(app.config)
     app.extensions["recorder"] = Recorder(storage.client, app.config)
     app.extensions["recommender"] = Recommender(
-        app.config, snapshot_dir=os.path.join(app.instance_path, "recommend"))
+        app.config, snapshot_dir=str(Path(app.instance_path) / "recommend"))
 
 
 def redis_client(app=None) -> redis.Redis:

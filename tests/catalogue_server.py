@@ -9,6 +9,7 @@ document; ``requests`` records (path, headers) of every request.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import threading
@@ -123,10 +124,8 @@ class CatalogueServer:
         handler.send_header("Content-Type", "application/xml")
         handler.send_header("Content-Length", str(50 * 1024 * 1024))
         handler.end_headers()
-        try:
+        with contextlib.suppress(OSError):
             handler.wfile.write(b"<rss>" + b" " * 1024)
-        except OSError:
-            pass
 
     def route_bomb(self, handler, query):
         """About 20 KiB of gzip that inflates to 20 MiB (Content-Encoding: gzip)."""
@@ -136,10 +135,8 @@ class CatalogueServer:
         handler.send_header("Content-Encoding", "gzip")
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
-        try:
+        with contextlib.suppress(OSError):
             handler.wfile.write(body)
-        except OSError:
-            pass
 
     def route_bomb_gz(self, handler, query):
         """A .gz file (no Content-Encoding) that inflates to 20 MiB."""
@@ -148,10 +145,8 @@ class CatalogueServer:
         handler.send_header("Content-Type", "application/gzip")
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
-        try:
+        with contextlib.suppress(OSError):
             handler.wfile.write(body)
-        except OSError:
-            pass
 
     def route_slow(self, handler, query):
         handler.send_response(200)

@@ -5,6 +5,7 @@ fixtures built on it. Every test starts from an empty database."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -85,7 +86,7 @@ def pytest_report_header(config):
 
 # --- live server and real headless Chromium (browser tests) ---------------------------------------
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "test-artifacts")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 class LiveServer:
@@ -117,7 +118,7 @@ def live_server(app):
 
 @pytest.fixture(scope="session")
 def _playwright():
-    if not os.path.exists(CHROMIUM):
+    if not Path(CHROMIUM).exists():
         message = (
             f"browser tests need Debian's chromium at {CHROMIUM} "
             "(apt-get install chromium, or set CHROMIUM_PATH)"
@@ -160,5 +161,5 @@ def page(browser):
 
 @pytest.fixture
 def artifacts_dir():
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    return ARTIFACTS
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return str(ARTIFACTS)

@@ -229,7 +229,7 @@ def test_no_raw_ip_or_user_agent_in_redis(app, redis, redis_url):
                 assert needle not in blob, (key, needle)
         seen += 1
     assert seen > 10
-    salts = [k for k in raw.scan_iter(b"*:salt:*")]
+    salts = list(raw.scan_iter(b"*:salt:*"))
     assert len(salts) >= 1 and all(0 < raw.ttl(k) <= 3 * 86400 for k in salts)
 
 

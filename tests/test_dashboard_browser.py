@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,7 +24,7 @@ def app(make_app, redis):
 
 
 def shot(page, artifacts_dir, name):
-    page.screenshot(path=os.path.join(artifacts_dir, f"dashboard-{name}.png"), full_page=True)
+    page.screenshot(path=str(Path(artifacts_dir) / f"dashboard-{name}.png"), full_page=True)
 
 
 def digits(text: str) -> int:
@@ -78,7 +78,7 @@ def test_dashboard_in_chromium(app, redis, live_server, page, artifacts_dir):
     # export: a real CSV download equal to what the page shows
     with page.expect_download() as info:
         page.click("#export-top")
-    rows = list(csv.reader(io.StringIO(open(info.value.path(), encoding="utf-8").read())))
+    rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
     assert rows[0] == ["rank", "id", "url", "title", "shares"]
     assert sum(int(r[4]) for r in rows[1:]) == exp["networks"]["facebook"]
 

@@ -195,5 +195,5 @@ def test_icons_draw_inside_the_24_box_in_a_real_browser(page, artifacts_dir):
     page.screenshot(path=f"{artifacts_dir}/network-icons.png")
     assert set(boxes) == set(EXPECTED)
     for network_id, (x, y, w, h) in boxes.items():
-        assert -0.5 <= x and -0.5 <= y and x + w <= 24.5 and y + h <= 24.5, network_id
+        assert x >= -0.5 and y >= -0.5 and x + w <= 24.5 and y + h <= 24.5, network_id
         assert max(w, h) >= 18, network_id  # a logo, not a dot

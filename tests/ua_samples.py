@@ -12,8 +12,7 @@ from __future__ import annotations
 import random
 import re
 
-from crawlerdetect.providers.crawlers import data as CRAWLERS
-from crawlerdetect.providers.exclusions import data as EXCLUSIONS
+from crawlerdetect.providers import crawlers, exclusions
 
 try:
     from re import _constants as _c
@@ -102,7 +101,7 @@ def synth(pattern: str, rng: random.Random) -> str:
 def crawler_agents(rng: random.Random) -> list[str]:
     agents = []
     browsers = browser_agents(rng, 200)
-    for pattern in CRAWLERS:
+    for pattern in crawlers.data:
         token = synth(pattern, rng)
         agents.append(token)
         agents.append(f"Mozilla/5.0 (compatible; {token}/{rng.randint(1, 9)}.{rng.randint(0, 9)}; +https://example.org/bot.html)")
@@ -122,7 +121,7 @@ def tricky_agents(rng: random.Random, n: int) -> list[str]:
            "Mozilla/5.0 (Linux; Android 9; cubot note 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0 Mobile Safari/537.36",
            "Mozilla/5.0 (compatible; YandexModule2) Safari", "Yandex", "YandexSearch/1.0", "\"Yandex\"",
            "Ruby", "Ruby/2.7", "xRuby", "Java/1.8", "x Java/1.8", "Go 1.1 package http", "Chrome/1.0 crawl"]
-    pieces = [synth(p, rng) for p in EXCLUSIONS] + [synth(p, rng) for p in rng.sample(CRAWLERS, 300)]
+    pieces = [synth(p, rng) for p in exclusions.data] + [synth(p, rng) for p in rng.sample(crawlers.data, 300)]
     for _ in range(n):
         parts = [rng.choice(pieces) for _ in range(rng.randint(1, 5))]
         glue = rng.choice(["", " ", "/", "; ", "(", ")"])

@@ -150,15 +150,16 @@ def _pinned_adapter(pins: dict[str, str], pool_size: int = 4) -> HTTPAdapter:
         ip = pins.get(conn.host.lower().rstrip("."))
         if ip is None:
             raise FetchError("host_not_vetted", f"no vetted address for {conn.host}")
-        conn._dns_host = ip
-        return conn._original_new_conn()
+        # urllib3 has no public hook to connect to an address we vetted (not a new lookup)
+        conn._dns_host = ip  # noqa: SLF001
+        return conn._original_new_conn()  # noqa: SLF001
 
     class PinnedHTTPConnection(HTTPConnection):
-        _original_new_conn = HTTPConnection._new_conn
+        _original_new_conn = HTTPConnection._new_conn  # noqa: SLF001
         _new_conn = pinned_new_conn
 
     class PinnedHTTPSConnection(HTTPSConnection):
-        _original_new_conn = HTTPSConnection._new_conn
+        _original_new_conn = HTTPSConnection._new_conn  # noqa: SLF001
         _new_conn = pinned_new_conn
 
     class PinnedHTTPPool(HTTPConnectionPool):

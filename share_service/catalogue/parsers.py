@@ -343,7 +343,7 @@ def parse_page(body: bytes, url: str) -> dict:
     og_image = bool(first("og:image:secure_url", "og:image", "og:image:url"))
     keywords = ld0.get("keywords") or []
     if isinstance(keywords, str):
-        keywords = [k for k in keywords.split(",")]
+        keywords = list(keywords.split(","))
     tags = meta.get("article:tag", []) or [str(k) for k in keywords]
     if not tags and first("news_keywords", "keywords"):
         tags = first("news_keywords", "keywords").split(",")

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -108,13 +108,13 @@ def _snapshot(client, settings, sites) -> None:
     workers then start from it instead of reading the whole catalogue."""
     from ..recommend import Recommender
 
-    folder = os.path.join(current_app.instance_path, "recommend")
+    folder = Path(current_app.instance_path) / "recommend"
     recommender = Recommender(settings, cache_size=0, snapshot_dir=folder)
     for site in sites:
         started = time.monotonic()
         index = recommender.index(client, site)
         if not index.bulk_synced:  # (a bulk sync saved it already)
-            index.save_snapshot(os.path.join(folder, f"{site.id}.index"))
+            index.save_snapshot(str(folder / f"{site.id}.index"))
         click.echo(f"{site.id}: index snapshot of {len(index)} articles "
                    f"({time.monotonic() - started:.1f} s)")
 

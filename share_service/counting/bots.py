@@ -29,8 +29,7 @@ from functools import lru_cache
 
 import ahocorasick
 from crawlerdetect import CrawlerDetect
-from crawlerdetect.providers.crawlers import data as CRAWLERS
-from crawlerdetect.providers.exclusions import data as EXCLUSIONS
+from crawlerdetect.providers import crawlers, exclusions
 
 try:  # Python 3.11+
     from re import _constants as _c
@@ -39,6 +38,8 @@ except ImportError:  # pragma: no cover - older Pythons
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
+CRAWLERS = crawlers.data
+EXCLUSIONS = exclusions.data
 _reference = CrawlerDetect()
 
 

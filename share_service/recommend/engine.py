@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from ..catalogue import store
 from ..sharing import urls
@@ -61,7 +61,7 @@ class Recommender:
 
     # -- state ---------------------------------------------------------------------------------
     def _snapshot_path(self, site) -> str | None:
-        return os.path.join(self.snapshot_dir, f"{site.id}.index") if self.snapshot_dir else None
+        return str(Path(self.snapshot_dir) / f"{site.id}.index") if self.snapshot_dir else None
 
     def index(self, client, site) -> SiteIndex | None:
         """The site's index, synced. None while a big catalogue is being loaded in the

@@ -29,6 +29,7 @@ import math
 import os
 import pickle
 from array import array
+from pathlib import Path
 
 import numpy as np
 
@@ -263,11 +264,11 @@ class SiteIndex:
         )
         tmp = f"{path}.{os.getpid()}.tmp"
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(tmp, "wb") as fh:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            with Path(tmp).open("wb") as fh:
                 pickle.dump((SNAPSHOT_FORMAT, self.site.id, self.excluded, state), fh,
                             protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
+            Path(tmp).replace(path)
         except OSError as exc:
             log.warning("cannot write the index snapshot %s: %s", path, exc)
 
@@ -275,7 +276,7 @@ class SiteIndex:
     def from_snapshot(cls, site, path) -> SiteIndex | None:
         """The index saved at ``path`` for this site (same excluded sections), or None."""
         try:
-            with open(path, "rb") as fh:
+            with Path(path).open("rb") as fh:
                 fmt, site_id, excluded, state = pickle.load(fh)
         except FileNotFoundError:
             return None

@@ -26,32 +26,9 @@ MAX_TERMS = 40            # strongest terms kept per article (bounds memory per 
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "’": "'"})
 
-STOP_WORDS_FR = """
-a afin ai aie aient aies ait alors as au aucun aucune aupres auquel aura aurai auraient aurais
-aurait auras aurez auriez aurions aurons auront aussi autre autres aux avaient avais avait avant
-avec avez aviez avions avoir avons ayant ayez ayons bien c ca car ce ceci cela celle celles celui
-cependant certain certaine certaines certains ces cet cette ceux chacun chacune chaque chez ci
-comme comment d dans de des deja depuis dont donc du elle elles en encore entre es est et etaient
-etais etait etant ete etes etiez etions etre eu eue eues eurent eus eusse eut eux fait faire fais
-faut fois font fut furent fus haut hors hui ici il ils j je jusqu jusque l la laquelle le lequel
-les lesquelles lesquels leur leurs lors lorsque lui m ma mais me meme memes mes moi moins mon n
-ne ni non nos notre nous nouveau nouvelle on ont or ou par parce pas peu peut peuvent plus plupart
-pour pourquoi pourra puis qu quand que quel quelle quelles quelque quelques quels qui quoi s sa
-sans se selon ses seulement si sien son sont sous soyez sur t ta tandis te tel telle telles tels
-tes toi ton tous tout toute toutes tres trop tu un une unes uns vers via voici voila vont vos
-votre vous y apres aujourd deux trois ans an selon face contre entre chez sera seront serait
-etre dit dire selon cette celui lors
-""".split()
+STOP_WORDS_FR = ["a", "afin", "ai", "aie", "aient", "aies", "ait", "alors", "as", "au", "aucun", "aucune", "aupres", "auquel", "aura", "aurai", "auraient", "aurais", "aurait", "auras", "aurez", "auriez", "aurions", "aurons", "auront", "aussi", "autre", "autres", "aux", "avaient", "avais", "avait", "avant", "avec", "avez", "aviez", "avions", "avoir", "avons", "ayant", "ayez", "ayons", "bien", "c", "ca", "car", "ce", "ceci", "cela", "celle", "celles", "celui", "cependant", "certain", "certaine", "certaines", "certains", "ces", "cet", "cette", "ceux", "chacun", "chacune", "chaque", "chez", "ci", "comme", "comment", "d", "dans", "de", "des", "deja", "depuis", "dont", "donc", "du", "elle", "elles", "en", "encore", "entre", "es", "est", "et", "etaient", "etais", "etait", "etant", "ete", "etes", "etiez", "etions", "etre", "eu", "eue", "eues", "eurent", "eus", "eusse", "eut", "eux", "fait", "faire", "fais", "faut", "fois", "font", "fut", "furent", "fus", "haut", "hors", "hui", "ici", "il", "ils", "j", "je", "jusqu", "jusque", "l", "la", "laquelle", "le", "lequel", "les", "lesquelles", "lesquels", "leur", "leurs", "lors", "lorsque", "lui", "m", "ma", "mais", "me", "meme", "memes", "mes", "moi", "moins", "mon", "n", "ne", "ni", "non", "nos", "notre", "nous", "nouveau", "nouvelle", "on", "ont", "or", "ou", "par", "parce", "pas", "peu", "peut", "peuvent", "plus", "plupart", "pour", "pourquoi", "pourra", "puis", "qu", "quand", "que", "quel", "quelle", "quelles", "quelque", "quelques", "quels", "qui", "quoi", "s", "sa", "sans", "se", "selon", "ses", "seulement", "si", "sien", "son", "sont", "sous", "soyez", "sur", "t", "ta", "tandis", "te", "tel", "telle", "telles", "tels", "tes", "toi", "ton", "tous", "tout", "toute", "toutes", "tres", "trop", "tu", "un", "une", "unes", "uns", "vers", "via", "voici", "voila", "vont", "vos", "votre", "vous", "y", "apres", "aujourd", "deux", "trois", "ans", "an", "selon", "face", "contre", "entre", "chez", "sera", "seront", "serait", "etre", "dit", "dire", "selon", "cette", "celui", "lors"]
 
-STOP_WORDS_EN = """
-a about above after again against all am an and any are as at be because been before being below
-between both but by can could did do does doing down during each few for from further had has have
-having he her here hers herself him himself his how i if in into is it its itself just me more
-most my myself no nor not now of off on once only or other our ours ourselves out over own same
-she should so some such than that the their theirs them themselves then there these they this
-those through to too under until up very was we were what when where which while who whom why
-will with would you your yours yourself yourselves says said new also may one two three year years
-""".split()
+STOP_WORDS_EN = ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "says", "said", "new", "also", "may", "one", "two", "three", "year", "years"]
 
 
 def fold(value: str) -> str:

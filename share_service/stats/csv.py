@@ -29,8 +29,7 @@ def summary_rows(data: dict) -> Iterator[list]:
 
 
 def _series_columns(points) -> list[str]:
-    nets = sorted({n for p in points for n in p["networks"]})
-    return nets
+    return sorted({n for p in points for n in p["networks"]})
 
 
 def timeseries_rows(data: dict) -> Iterator[list]:

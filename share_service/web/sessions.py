@@ -71,7 +71,7 @@ class RedisSessionInterface(SessionInterface):
 
     def save_session(self, app, session, response):
         if not isinstance(session, RedisSession):
-            return None
+            return
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
@@ -83,11 +83,11 @@ class RedisSessionInterface(SessionInterface):
                 response.delete_cookie(name, domain=domain, path=path,
                                        secure=self.get_cookie_secure(app),
                                        httponly=True, samesite=self.get_cookie_samesite(app))
-                return None
+                return
             if not session.modified and not session.rotate:
-                return None
+                return
             if not dict(session):
-                return None
+                return
             if session.rotate and session.sid:
                 session_store.delete_session(r, session.sid)
                 session.sid = None
@@ -98,11 +98,11 @@ class RedisSessionInterface(SessionInterface):
             remaining = session["created"] + self._lifetime(app) - int(time.time())
             if remaining <= 0:
                 session_store.delete_session(r, session.sid)
-                return None
+                return
             session_store.save_session(r, session.sid, dict(session), remaining)
         except Exception:  # noqa: BLE001 - Redis down: no session is kept; the page still answers
             app.logger.warning("session not saved: Redis unavailable")
-            return None
+            return
         response.set_cookie(
             name,
             session.sid,
@@ -114,4 +114,4 @@ class RedisSessionInterface(SessionInterface):
             samesite=self.get_cookie_samesite(app) or "Lax",
         )
         response.vary.add("Cookie")
-        return None
+        return

@@ -303,9 +303,9 @@ def compact_path(d: str) -> str:
             if up == "T":
                 implied = (2 * cx - mirror[1][0], 2 * cy - mirror[1][1]) if mirror and mirror[0] == "Q" else (cx, cy)
                 control = ("Q", implied)
-            if up in "CQ" and mirror and mirror[0] == up:
-                if tuple(grid[:2]) == (2 * cx - mirror[1][0], 2 * cy - mirror[1][1]):
-                    up, grid = ("S", grid[2:]) if up == "C" else ("T", grid[2:])
+            if up in "CQ" and mirror and mirror[0] == up and \
+                    tuple(grid[:2]) == (2 * cx - mirror[1][0], 2 * cy - mirror[1][1]):
+                up, grid = ("S", grid[2:]) if up == "C" else ("T", grid[2:])
             if up == "L" and (gx, gy) == (cx, cy) and following not in ("S", "T"):
                 continue  # (kept before S / T, whose implied control point depends on it)
             if up == "L" and run and (gx - cx) * run[3] == (gy - cy) * run[2] and (
