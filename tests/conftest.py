@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from support import flush_recorder
 
 from share_service import create_app
 from share_service.storage import client as storage_client
@@ -163,3 +164,10 @@ def page(browser):
 def artifacts_dir():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return str(ARTIFACTS)
+
+
+@pytest.fixture
+def flush(app):
+    """``flush()`` writes the app's buffered events now (``flush(other_app)`` another app's);
+    returns how many were counted."""
+    return lambda target=None: flush_recorder(target or app)

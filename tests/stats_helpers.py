@@ -8,10 +8,11 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from support import BROWSER_UA, flush_recorder
+
 from share_service.counting.events import parse_event
 
 PARIS = ZoneInfo("Europe/Paris")
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 BASE = "https://www.lequotidien.example/politique/"
 ARTICLES = [f"{BASE}article-{i}.html" for i in range(6)]
 NETS = ["facebook", "x", "linkedin", "whatsapp"]
@@ -47,7 +48,7 @@ def send(app, traffic):
     client = app.test_client()
     for ip, via, ev in traffic:
         env = {"REMOTE_ADDR": ip}
-        headers = {"User-Agent": BROWSER}
+        headers = {"User-Agent": BROWSER_UA}
         if via == "redirect":
             resp = client.get(f"/s/{ev['network']}", query_string={"url": ev["url"]},
                               environ_base=env, headers=headers)
@@ -55,7 +56,7 @@ def send(app, traffic):
         else:
             resp = client.post("/api/v1/events", json=ev, environ_base=env, headers=headers)
             assert resp.status_code == 204, resp.get_data(as_text=True)
-    app.extensions["recorder"].flush()
+    flush_recorder(app)
 
 
 def expected(traffic):

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from support import BROWSER_UA, flush_recorder
 
 from share_service.counting import clock, reads
 from share_service.counting.events import parse_batch
@@ -20,7 +21,6 @@ from share_service.storage import keyspace
 
 A1 = "https://www.lequotidien.example/politique/2026/11/26/reformes"
 A2 = "https://www.lequotidien.example/sport/2026/11/26/match"
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -28,7 +28,7 @@ def ts_paris(*args) -> float:
     return datetime(*args, tzinfo=PARIS).timestamp()
 
 
-def record(app, body, ip="203.0.113.7", ua=BROWSER, ts=None):
+def record(app, body, ip="203.0.113.7", ua=BROWSER_UA, ts=None):
     recorder = app.extensions["recorder"]
     for event in parse_batch(body, app.extensions["articles"]):
         event.ts = ts if ts is not None else time.time()
@@ -141,7 +141,7 @@ def test_dedupe_window(make_app, redis):
     recorder.flush()
     record(app, {"type": "share", "url": A1, "network": "x"})  # another network: counted
     record(app, share, ip="198.51.100.9")  # another visitor: counted
-    record(app, share, ua=BROWSER + " variant")  # another user agent: another visitor
+    record(app, share, ua=BROWSER_UA + " variant")  # another user agent: another visitor
     record(app, {"type": "share", "url": A2, "network": "facebook"})  # another article
     recorder.flush()
     counts = reads.article_counts(redis, "default", A1)
@@ -153,7 +153,7 @@ def test_dedupe_window(make_app, redis):
     assert reads.article_counts(redis, "default", A2)["networks"] == {"facebook": 1}
 
 
-def test_exact_counts_under_concurrent_requests(app, redis, live_server):
+def test_exact_counts_under_concurrent_requests(app, redis, live_server, flush):
     threads, per_thread = 8, 40
     errors = []
 
@@ -162,13 +162,13 @@ def test_exact_counts_under_concurrent_requests(app, redis, live_server):
         for i in range(per_thread):
             response = session.get(
                 f"{live_server.url}/s/facebook", params={"url": A1},
-                headers={"User-Agent": f"{BROWSER} person-{n}-{i}"}, allow_redirects=False)
+                headers={"User-Agent": f"{BROWSER_UA} person-{n}-{i}"}, allow_redirects=False)
             if response.status_code != 302:
                 errors.append(response.status_code)
             # every reader shares twice: the second is a duplicate
             session.post(f"{live_server.url}/api/v1/events",
                          data=json.dumps({"type": "share", "url": A1, "network": "facebook"}),
-                         headers={"User-Agent": f"{BROWSER} person-{n}-{i}",
+                         headers={"User-Agent": f"{BROWSER_UA} person-{n}-{i}",
                                   "Content-Type": "text/plain"})
 
     pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
@@ -176,7 +176,7 @@ def test_exact_counts_under_concurrent_requests(app, redis, live_server):
         t.start()
     for t in pool:
         t.join()
-    app.extensions["recorder"].flush()
+    flush()
     assert errors == []
     total = threads * per_thread
     assert reads.article_counts(redis, "default", A1)["networks"] == {"facebook": total}
@@ -267,7 +267,7 @@ def test_events_wait_in_memory_until_redis_is_back(app, redis):
 def _child(app, queue):
     try:
         record(app, {"type": "copy", "url": A2}, ip="10.0.0.2")
-        queue.put(app.extensions["recorder"].flush())
+        queue.put(flush_recorder(app))
     except Exception as exc:  # noqa: BLE001
         queue.put(repr(exc))
 

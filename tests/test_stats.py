@@ -150,14 +150,14 @@ def test_csv_equals_json(app, client, key):
 
 
 # --- time zones, range borders, previous period, top over closed days ----------------------------
-def test_local_day_borders_and_previous_period(app, client, key):
+def test_local_day_borders_and_previous_period(app, client, key, flush):
     # 23:30 in Paris on 14 July is 21:30 UTC: it belongs to 14 July; 00:30 on the 15th to the 15th.
     late = datetime(2026, 7, 14, 23, 30, tzinfo=PARIS)
     early = datetime(2026, 7, 15, 0, 30, tzinfo=PARIS)
     record_at(app, late, {"type": "share", "url": ARTICLES[0], "network": "facebook"}, "v1")
     record_at(app, early, {"type": "share", "url": ARTICLES[0], "network": "x"}, "v2")
     record_at(app, early, {"type": "share", "url": ARTICLES[1], "network": "x"}, "v3")
-    app.extensions["recorder"].flush()
+    flush()
 
     def total(f, t, **extra):
         return get(client, key, "/api/v1/stats/summary", **{"from": f, "to": t}, **extra)
@@ -187,7 +187,7 @@ def test_local_day_borders_and_previous_period(app, client, key):
     assert [(it["url"], it["shares"]) for it in only14["items"]] == [(ARTICLES[0], 1)]
 
 
-def test_top_merges_cached_closed_days_with_today(app, client, key):
+def test_top_merges_cached_closed_days_with_today(app, client, key, flush):
     site = app.config["SITES"]["default"]
     today = params.today(site)
     noon = datetime.combine(today, datetime.min.time(), PARIS).replace(hour=12)
@@ -195,7 +195,7 @@ def test_top_merges_cached_closed_days_with_today(app, client, key):
         for i in range(n):
             record_at(app, noon - timedelta(days=back),
                       {"type": "share", "url": url, "network": "facebook"}, f"p{back}-{i}")
-    app.extensions["recorder"].flush()
+    flush()
     rng = {"from": (today - timedelta(days=3)).isoformat(), "to": today.isoformat()}
     first = get(client, key, "/api/v1/stats/top", **rng)["items"]
     assert [(it["url"], it["shares"]) for it in first] == [
@@ -283,7 +283,7 @@ def test_openapi_describes_every_stats_route(client):
     assert "text/csv" in spec["paths"]["/api/v1/stats/top"]["get"]["responses"]["200"]["content"]
 
 
-def test_summary_and_series_merge_cached_closed_days_with_today(app, client, key, redis):
+def test_summary_and_series_merge_cached_closed_days_with_today(app, client, key, redis, flush):
     site = app.config["SITES"]["default"]
     today = params.today(site)
     noon = datetime.combine(today, datetime.min.time(), PARIS).replace(hour=12)
@@ -291,7 +291,7 @@ def test_summary_and_series_merge_cached_closed_days_with_today(app, client, key
         for i in range(back * 2):
             record_at(app, noon - timedelta(days=back),
                       {"type": "share", "url": ARTICLES[back], "network": "linkedin"}, f"c{back}-{i}")
-    app.extensions["recorder"].flush()
+    flush()
     rng = {"from": (today - timedelta(days=2)).isoformat(), "to": today.isoformat()}
     first = get(client, key, "/api/v1/stats/summary", **rng)["current"]
     assert first["total"] == 6 and first["uniques"] == 6

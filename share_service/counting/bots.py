@@ -18,7 +18,7 @@ user agent on the reference machine). This module gives the same answers in a fe
    crawler patterns are checked one by one with their own compiled regex.
 4. Non-ASCII user agents (case folding rules differ there) go to crawlerdetect itself.
 
-Answers are cached per user agent (LRU). ``tests/test_bots.py`` checks the answers are identical
+Answers are cached per user agent (LRU). ``tests/test_counting_bots.py`` checks the answers are identical
 to crawlerdetect's on thousands of varied user agents.
 """
 

@@ -1,6 +1,6 @@
 """The dashboard's messages, French and English (the readers' table is ``i18n.py``).
 
-``tests/test_dashboard.py`` checks both languages have the same keys. Placeholders: ``{n}``.
+``tests/test_web_dashboard.py`` checks both languages have the same keys. Placeholders: ``{n}``.
 """
 
 from __future__ import annotations

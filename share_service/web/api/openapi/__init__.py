@@ -2,7 +2,7 @@
 
 ``base.yaml`` holds the document's header, shared schemas (the error shape) and components;
 each other ``*.yaml`` here holds ``paths`` (and optionally ``components``) of one capability.
-Keep them current with the views: ``tests/test_openapi.py`` checks every API route is described.
+Keep them current with the views: ``tests/test_web_api_openapi.py`` checks every API route is described.
 """
 
 from __future__ import annotations

@@ -5,47 +5,43 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import BROWSER_UA
 
 from share_service.counting import reads
 
 A1 = "https://www.lequotidien.example/politique/2026/11/26/reformes"
 A2 = "https://www.lequotidien.example/sport/2026/11/26/match"
-BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15"
 
 
-def post(client, body, content_type="application/json", ua=BROWSER, **kw):
+def post(client, body, content_type="application/json", ua=BROWSER_UA, **kw):
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
     return client.post("/api/v1/events", data=data, content_type=content_type,
                        headers={"User-Agent": ua}, **kw)
 
 
-def flushed(app):
-    app.extensions["recorder"].flush()
-
-
-def test_single_event_json_204(app, client, redis):
+def test_single_event_json_204(app, client, redis, flush):
     response = post(client, {"type": "share", "url": A1, "network": "bluesky"})
     assert response.status_code == 204 and response.data == b""
     assert "Set-Cookie" not in response.headers
-    flushed(app)
+    flush()
     assert reads.article_counts(redis, "default", A1)["networks"] == {"bluesky": 1}
 
 
-def test_batch_as_send_beacon_text_plain(app, client, redis):
+def test_batch_as_send_beacon_text_plain(app, client, redis, flush):
     body = {"events": [{"type": "copy", "url": A1}, {"type": "qr", "url": A1},
                        {"type": "native", "url": A2},
                        {"type": "rec_click", "url": A1, "target": A2 + "?utm_source=more_content"}]}
     assert post(client, body, content_type="text/plain;charset=UTF-8").status_code == 204
-    flushed(app)
+    flush()
     assert reads.article_counts(redis, "default", A1) | {"url": None} == {
         "url": None, "total": 0, "networks": {}, "copy": 1, "qr": 1, "native": 0}
     assert reads.article_counts(redis, "default", A2)["native"] == 1
 
 
-def test_visit_records_source_and_utm_triple(app, client, redis):
+def test_visit_records_source_and_utm_triple(app, client, redis, flush):
     assert post(client, {"type": "visit", "url": A1, "network": "whatsapp",
                          "utm_medium": "social", "utm_campaign": "share"}).status_code == 204
-    flushed(app)
+    flush()
     day = next(iter(redis.scan_iter("*}:t:*")))
     assert redis.hgetall(day) == {"visit:whatsapp": "1", "utm:whatsapp|social|share": "1"}
 
@@ -74,39 +70,39 @@ BAD_EVENTS = [
 
 
 @pytest.mark.parametrize("body,status,code", BAD_EVENTS, ids=[c for _, _, c in BAD_EVENTS])
-def test_bad_events_4xx_nothing_counted(app, client, redis, body, status, code):
+def test_bad_events_4xx_nothing_counted(app, client, redis, body, status, code, flush):
     response = post(client, body)
     assert response.status_code == status
     assert response.json["error"]["code"] == code
-    flushed(app)
+    flush()
     assert redis.dbsize() == 0
 
 
-def test_one_bad_event_rejects_the_whole_batch(app, client, redis):
+def test_one_bad_event_rejects_the_whole_batch(app, client, redis, flush):
     good = {"type": "share", "url": A1, "network": "facebook"}
     response = post(client, {"events": [good, good | {"url": A2}, {"type": "copy", "url": "https://evil.example/"}]})
     assert response.status_code == 400
-    flushed(app)
+    flush()
     assert redis.dbsize() == 0
 
 
 @pytest.mark.parametrize("raw", [b"", b"{", b"{'type': 'copy'}", b"\xff\xfe{}", b"null", b"[1,2",
                                  b"<script>alert(1)</script>"])
-def test_malformed_json_400(app, client, redis, raw):
+def test_malformed_json_400(app, client, redis, raw, flush):
     response = post(client, raw, content_type="text/plain")
     assert response.status_code == 400
     assert response.json["error"]["code"] in ("invalid_json", "invalid_event")
     assert "<script>" not in response.get_data(as_text=True)
-    flushed(app)
+    flush()
     assert redis.dbsize() == 0
 
 
-def test_oversize_body_413_json(app, client, redis):
+def test_oversize_body_413_json(app, client, redis, flush):
     event = {"type": "copy", "url": A1, "pad": "x" * 70000}
     response = post(client, event)
     assert response.status_code == 413
     assert response.json["error"]["code"] == "body_too_large"
-    flushed(app)
+    flush()
     assert redis.dbsize() == 0
 
 
@@ -115,10 +111,10 @@ def test_get_is_not_allowed(client):
     assert response.status_code == 405 and response.is_json
 
 
-def test_bot_events_accepted_not_counted(app, client, redis):
+def test_bot_events_accepted_not_counted(app, client, redis, flush):
     response = post(client, {"type": "copy", "url": A1}, ua="python-requests/2.32.3")
     assert response.status_code == 204
-    flushed(app)
+    flush()
     assert redis.keys("*}:t:*") == []
 
 
@@ -135,15 +131,15 @@ def test_visible_within_a_second_without_explicit_flush(app, client, redis):
 
 
 # --- GET /api/v1/counts -----------------------------------------------------------------------
-def test_counts_endpoint(app, client, redis):
+def test_counts_endpoint(app, client, redis, flush):
     for n, ip in enumerate(["203.0.113.1", "203.0.113.2", "203.0.113.3"]):
         client.get("/s/facebook", query_string={"url": A1 + "?utm_source=x#comments"},
-                   headers={"User-Agent": BROWSER}, environ_base={"REMOTE_ADDR": ip})
+                   headers={"User-Agent": BROWSER_UA}, environ_base={"REMOTE_ADDR": ip})
         if n < 1:
-            client.get("/s/x", query_string={"url": A1}, headers={"User-Agent": BROWSER},
+            client.get("/s/x", query_string={"url": A1}, headers={"User-Agent": BROWSER_UA},
                        environ_base={"REMOTE_ADDR": ip})
     post(client, {"type": "copy", "url": A1})
-    flushed(app)
+    flush()
     response = client.get("/api/v1/counts", query_string={"url": "HTTPS://WWW.LEQUOTIDIEN.EXAMPLE:443/politique/2026/11/26/reformes?fbclid=abc"})
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "public, max-age=5"

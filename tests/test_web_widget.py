@@ -1,4 +1,4 @@
-"""The widget's served files, /embed and /demo, without a browser (tests/test_widget_browser.py
+"""The widget's served files, /embed and /demo, without a browser (tests/test_web_widget_browser.py
 runs them in Chromium): headers, ETag/304, gzip, the 8 KB budget, single-source injection,
 CSP-friendliness, contrast of the generated colours, embed escaping and framing policy."""
 

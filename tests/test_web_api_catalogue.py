@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from support import BROWSER_UA
 
 from share_service.accounts import api_keys
 from share_service.catalogue import store
@@ -320,15 +321,14 @@ def test_openapi_describes_the_routes(client):
     assert {"put", "delete"} <= set(spec["paths"]["/api/v1/articles"])
 
 
-def test_impressions_and_clicks_give_the_dashboard_a_ctr(app, client, redis, catalogue):
+def test_impressions_and_clicks_give_the_dashboard_a_ctr(app, client, redis, catalogue, flush):
     """What the widget does with an answer: one rec_impression for the page, one rec_click with
     the clicked item as target (its tagged link; counted on the page's canonical article)."""
     from share_service.stats import params, queries
 
     items = recs(client, CURRENT["url"]).get_json()["items"]
-    browser = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like "
-                             "Gecko) Chrome/126.0 Safari/537.36"}
-    other = {"User-Agent": browser["User-Agent"].replace("126.0", "127.0")}  # a second reader
+    browser = {"User-Agent": BROWSER_UA}
+    other = {"User-Agent": BROWSER_UA.replace("Chrome/131", "Chrome/132")}  # a second reader
     for body, headers in (({"type": "rec_impression", "url": CURRENT["url"]}, browser),
                           ({"type": "rec_impression", "url": CURRENT["url"]}, other),
                           ({"type": "rec_click", "url": CURRENT["url"],
@@ -336,7 +336,7 @@ def test_impressions_and_clicks_give_the_dashboard_a_ctr(app, client, redis, cat
         response = client.post("/api/v1/events", data=json.dumps(body), headers=headers,
                                content_type="text/plain")
         assert response.status_code == 204
-    app.extensions["recorder"].flush()
+    flush()
     site = app.config["SITES"]["default"]
     figures = queries.summary(redis, site, params.preset_range(site, "today"))["current"]
     assert (figures["rec_impression"], figures["rec_click"]) == (2, 1)

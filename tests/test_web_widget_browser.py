@@ -14,6 +14,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from support import BROWSER_UA, flush_recorder
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -83,10 +84,8 @@ def reader(browser):
     """A reader's page: French, clipboard allowed, a regular (non-headless) Chrome user agent
     (the service does not count bots, and HeadlessChrome is one). Requests to any host but
     127.0.0.1 are answered by a stub and listed in ``page.third_party``."""
-    agent = (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-             f"Chrome/{browser.version} Safari/537.36")
     context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900},
-                                  user_agent=agent)
+                                  user_agent=BROWSER_UA)
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     third_party: list[str] = []
     shared: list[str] = []  # where the tracked redirects sent the reader
@@ -127,14 +126,14 @@ def bar(page, index: int = 0):
 
 
 def counts(live_server, url=CANONICAL) -> dict:
-    live_server.app.extensions["recorder"].flush()
+    flush_recorder(live_server.app)
     with live_server.app.test_client() as client:
         return client.get("/api/v1/counts", query_string={"url": url}).json
 
 
 def totals(live_server, redis, url=CANONICAL) -> dict:
     """Every counter field of the article (visit:*, rec_impression, ...)."""
-    live_server.app.extensions["recorder"].flush()
+    flush_recorder(live_server.app)
     raw = redis.hgetall(keyspace.article_totals("default", keyspace.article_id(urls.canonical(url))))
     return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
 

@@ -5,22 +5,22 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from support import BROWSER_UA, flush_recorder
 
 from share_service.counting import reads
 from share_service.sharing import networks
 
 A1 = "https://www.lequotidien.example/politique/2026/11/26/reformes?page=2"
 CANONICAL = "https://www.lequotidien.example/politique/2026/11/26/reformes?page=2"
-BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 
 
 def go(client, network, headers=None, **params):
     return client.get(f"/s/{network}", query_string=params,
-                      headers={"User-Agent": BROWSER, **(headers or {})})
+                      headers={"User-Agent": BROWSER_UA, **(headers or {})})
 
 
 def counted(app, redis, url=CANONICAL):
-    app.extensions["recorder"].flush()
+    flush_recorder(app)
     return reads.article_counts(redis, "default", url)["networks"]
 
 
@@ -59,11 +59,11 @@ def test_mastodon_always_goes_to_the_official_picker(app, client, redis):
 
 
 @pytest.mark.parametrize("network", ["nope", "..", "facebook.com", "%2e%2e", "https:", "FACEBOOK2"])
-def test_unknown_network_404_json_nothing_counted(app, client, redis, network):
+def test_unknown_network_404_json_nothing_counted(app, client, redis, network, flush):
     response = client.get(f"/s/{network}?url={A1}")
     assert response.status_code == 404
     assert response.is_json and response.json["error"]["code"]
-    app.extensions["recorder"].flush()
+    flush()
     assert redis.dbsize() == 0
 
 
@@ -71,15 +71,15 @@ def test_unknown_network_404_json_nothing_counted(app, client, redis, network):
     "/s/../facebook", "/s/%2e%2e/facebook", "/s/facebook/..%2f..%2fevil", "/s/facebook%2F%2Fevil.example",
     "/s//evil.example", "/s/", "/s",
 ])
-def test_path_tricks_never_redirect(app, client, redis, path):
-    response = client.get(path + f"?url={A1}", headers={"User-Agent": BROWSER})
+def test_path_tricks_never_redirect(app, client, redis, path, flush):
+    response = client.get(path + f"?url={A1}", headers={"User-Agent": BROWSER_UA})
     if response.status_code == 308:  # werkzeug merges slashes: same host, same /s/ prefix
         location = urlsplit(response.headers["Location"])
         assert location.netloc == "localhost" and location.path.startswith("/s/")
         assert client.get(response.headers["Location"]).status_code == 404
     else:
         assert response.status_code == 404 and response.is_json
-    app.extensions["recorder"].flush()
+    flush()
     assert redis.dbsize() == 0
 
 
@@ -92,18 +92,18 @@ def test_path_tricks_never_redirect(app, client, redis, path):
     "https://www.lequotidien.example/\r\nLocation: https://evil.example/", "",
     "https://www.lequotidien.example/" + "a" * 2100,
 ])
-def test_bad_article_urls_4xx_json_nothing_counted(app, client, redis, bad_url):
+def test_bad_article_urls_4xx_json_nothing_counted(app, client, redis, bad_url, flush):
     response = go(client, "facebook", url=bad_url)
     assert 400 <= response.status_code < 500, response.headers.get("Location")
     assert "Location" not in response.headers
     body = response.json
     assert set(body["error"]) >= {"code", "message"}
     assert "<script>" not in response.get_data(as_text=True)
-    app.extensions["recorder"].flush()
+    flush()
     assert redis.dbsize() == 0
 
 
-def test_missing_url_and_other_bad_parameters(app, client, redis):
+def test_missing_url_and_other_bad_parameters(app, client, redis, flush):
     assert client.get("/s/facebook").status_code == 400
     assert go(client, "facebook", url=A1, title="t" * 5000).status_code == 400
     assert go(client, "pinterest", url=A1, image="javascript:alert(1)").status_code == 400
@@ -111,7 +111,7 @@ def test_missing_url_and_other_bad_parameters(app, client, redis):
     assert bad_utf8.status_code == 400 and bad_utf8.is_json
     huge = client.get("/s/facebook?url=" + A1 + "&text=" + "x" * 9000)
     assert huge.status_code in (400, 414) and huge.is_json
-    app.extensions["recorder"].flush()
+    flush()
     assert redis.dbsize() == 0
 
 
@@ -123,14 +123,14 @@ def test_title_and_text_cannot_break_the_header(app, client, redis):
     assert on_endpoint(response.headers["Location"], networks.get("x"))
 
 
-def test_bots_are_redirected_not_counted(app, client, redis):
+def test_bots_are_redirected_not_counted(app, client, redis, flush):
     response = client.get(f"/s/facebook?url={A1}",
                           headers={"User-Agent": "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"})
     assert response.status_code == 302
     response = client.get(f"/s/facebook?url={A1}",
                           headers={"User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"})
     assert response.status_code == 302
-    app.extensions["recorder"].flush()
+    flush()
     assert redis.keys("*}:t:*") == []
 
 
