@@ -16,7 +16,7 @@ from the internet. Printed:
 * ingestion: articles per second for an RSS feed of --feed-items items (fetch over HTTP, safe XML
   check, feedparser, validation, atomic writes), and the time of the 304 refresh.
 
-Targets (issue 4): p95 <= 20 ms at 100k articles; >= 1,000 articles/s ingestion.
+Targets: p95 <= 20 ms at 100k articles; >= 1,000 articles/s ingestion.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from share_service.sharing import qr
+from share_service.sharing import colours, qr
 
 ARTICLE = "https://www.lequotidien.example/économie/l’été-2026?id=7&utm_source=old#suite"
 TAGGED = ("https://www.lequotidien.example/%C3%A9conomie/l%E2%80%99%C3%A9t%C3%A9-2026?id=7"
@@ -170,5 +170,5 @@ def test_url_too_dense_for_a_small_code_or_high_correction(client):
 
 
 def test_contrast_formula():
-    assert qr.contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert colours.contrast("#000000", "#ffffff") == pytest.approx(21.0)
     assert qr.contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from stats_helpers import ARTICLES, csrf_of, expected, generate, login, send
 
 from share_service.accounts import api_keys, users
+from share_service.sharing import colours, networks
 from share_service.storage import keyspace
 from share_service.web.dashboard import charts
 from share_service.web.dashboard.i18n import MESSAGES
@@ -130,6 +132,43 @@ def test_admin_users_page(app, redis):
 def test_svg_chart_escapes_and_scales():
     svg = charts.line_chart(["a", "b"], [("<b>", [0, 7])], "T<", chart_id="c")
     assert "<b>" not in svg and "&lt;b&gt;" in svg and "T&lt;" in svg
-    assert charts.nice_max(7) == 10 and charts.nice_max(0) == 1 and charts.nice_max(230) == 250
     bars = charts.bar_chart([("Facebook", 3), ("X", 1)], "N")
     assert bars.count("<rect") == 2
+
+
+@pytest.mark.parametrize("peak, expected", [
+    (0, [0, 1]), (1, [0, 1]), (2, [0, 1, 2]), (3, [0, 1, 2, 3]), (4, [0, 1, 2, 3, 4]),
+    (5, [0, 2, 4, 6]), (7, [0, 2, 4, 6, 8]), (9, [0, 5, 10]), (230, [0, 100, 200, 300]),
+    (1234, [0, 500, 1000, 1500]),
+])
+def test_count_axes_have_whole_number_ticks(peak, expected):
+    assert charts.ticks(peak) == expected
+    svg = charts.line_chart(["a", "b"], [("total", [0, peak])], "T", chart_id="c")
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+    assert [int(label.replace("\u202f", "")) for label in labels] == expected
+
+
+def test_networks_are_drawn_in_their_brand_colours_readable_on_both_themes(client):
+    css = client.get("/dashboard/networks.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    text = css.get_data(as_text=True)
+    light, dark = text.split("@media (prefers-color-scheme: dark)")
+    for net in networks.all_networks():
+        for part, card in ((light, charts.LIGHT_CARD), (dark, charts.DARK_CARD)):
+            colour = re.search(rf"\.net-{net.id}\{{stroke:(#[0-9a-f]{{6}})", part).group(1)
+            assert colours.contrast(colour, card) >= 3, (net.id, colour, card)
+    facebook = re.search(r"\.net-facebook\{stroke:(#[0-9a-f]{6})", light).group(1)
+    x = re.search(r"\.net-x\{stroke:(#[0-9a-f]{6})", light).group(1)
+    assert facebook == networks.get("facebook").color.lower()  # the brand colour itself
+    assert colours.contrast(facebook, x) > 3  # no longer two near-identical oranges
+    svg = charts.bar_chart([("Facebook", 3, charts.net_class("facebook")),
+                            ("copies", 1, charts.net_class("copy"))], "N")
+    assert 'class="net-facebook"' in svg and 'class="series-1"' in svg
+
+
+def test_favicon(client):
+    ico = client.get("/favicon.ico")
+    assert ico.status_code == 200 and ico.mimetype == "image/vnd.microsoft.icon"
+    assert ico.data[:4] == b"\x00\x00\x01\x00"  # an ICO header
+    svg = client.get("/static/favicon.svg")
+    assert svg.status_code == 200 and b"<svg" in svg.data

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from share_service.sharing import i18n, networks
+from share_service.sharing import colours, i18n, networks
 from share_service.storage import keyspace
 from share_service.web.widget import assets as widget_assets
 
@@ -273,12 +273,12 @@ def test_compact_path_writes_short_whole_numbers_without_drift():
 # --- colours ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("net", networks.all_networks(), ids=lambda n: n.id)
 def test_generated_colours_meet_wcag(net):
-    light = widget_assets.readable_on(net.color, widget_assets.LIGHT_BG)
-    dark = widget_assets.readable_on(net.color, widget_assets.DARK_BG)
-    assert widget_assets.contrast(light, widget_assets.LIGHT_BG) >= 3  # icons: non-text 3:1
-    assert widget_assets.contrast(dark, widget_assets.DARK_BG) >= 3
-    text = widget_assets.text_on(net.color)
-    assert widget_assets.contrast(text, net.color) >= 4.5  # brand theme: labels on the colour
+    light = colours.readable_on(net.color, widget_assets.LIGHT_BG)
+    dark = colours.readable_on(net.color, widget_assets.DARK_BG)
+    assert colours.contrast(light, widget_assets.LIGHT_BG) >= 3  # icons: non-text 3:1
+    assert colours.contrast(dark, widget_assets.DARK_BG) >= 3
+    text = colours.text_on(net.color)
+    assert colours.contrast(text, net.color) >= 4.5  # brand theme: labels on the colour
 
 
 def test_theme_text_colours_meet_wcag():
@@ -287,8 +287,8 @@ def test_theme_text_colours_meet_wcag():
     dark = re.search(r"\.t-dark\{--fg:var\(--ssw-fg,(#\w+)\);--bg:var\(--ssw-bg,(#\w+)\)", css)
     assert dark.group(2) == widget_assets.DARK_BG
     for fg, bg in (light.groups(), dark.groups()):
-        assert widget_assets.contrast(fg, bg) >= 7  # labels, status, « Plus de contenu »
-        assert widget_assets.contrast(bg, fg) >= 4.5  # the dialog's close button (inverted)
+        assert colours.contrast(fg, bg) >= 7  # labels, status, « Plus de contenu »
+        assert colours.contrast(bg, fg) >= 4.5  # the dialog's close button (inverted)
 
 
 # --- /embed --------------------------------------------------------------------------------------------

@@ -1,14 +1,12 @@
-"""CLI commands, grouped under ``flask --app wsgi ...``: ingest, keys, users, redis."""
+"""CLI commands, grouped under ``flask --app wsgi ...``: ``ingest`` (catalogue.py), ``users`` and
+``keys`` (API keys; auth.py). Each capability keeps its commands in its own module."""
 
 from __future__ import annotations
 
 
 def init_app(app) -> None:
-    """Register every command group. Each capability keeps its commands in its own module."""
-    from . import auth as cli_auth  # users, keys (issue 6)
+    """Register every command group."""
+    from . import auth, catalogue
 
-    cli_auth.init_app(app)
-
-    from . import catalogue as cli_catalogue  # ingest (issue 4)
-
-    cli_catalogue.init_app(app)
+    auth.init_app(app)
+    catalogue.init_app(app)

@@ -1,4 +1,4 @@
-"""CLI: ``flask --app wsgi users ...`` and ``flask --app wsgi keys ...`` (issue 6).
+"""CLI: ``flask --app wsgi users ...`` and ``flask --app wsgi keys ...``.
 
     users create EMAIL --role viewer|admin [--site SITE ...] [--password-stdin]
     users list

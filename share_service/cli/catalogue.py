@@ -1,4 +1,4 @@
-"""CLI: ``flask --app wsgi ingest ...`` (issue 4).
+"""CLI: ``flask --app wsgi ingest ...``.
 
     ingest URL [--site SITE] [--no-pages]      a feed, a sitemap (index, news, .gz) or a page, once;
                                                the URL is remembered for refreshes

@@ -25,6 +25,7 @@ import qrcode.image.svg
 from qrcode.exceptions import DataOverflowError
 
 from ..errors import ApiError
+from .colours import contrast, luminance, rgb
 
 RENDER_VERSION = "1"  # bump when the drawing changes: it is part of the ETag
 MIN_CONTRAST = 3.0
@@ -71,26 +72,6 @@ def _colour_param(args, name: str, default: str) -> str:
     if len(hexa) == 3:
         hexa = "".join(c * 2 for c in hexa)
     return "#" + hexa
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
-
-
-def luminance(colour: str) -> float:
-    """WCAG 2 relative luminance of a #rrggbb colour."""
-
-    def channel(value: int) -> float:
-        c = value / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(v) for v in _rgb(colour))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(fg: str, bg: str) -> float:
-    high, low = sorted((luminance(fg), luminance(bg)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def parse_params(args, *, default_size: int = 256, min_size: int = 64, max_size: int = 1024,
@@ -159,7 +140,7 @@ def _png(code: qrcode.QRCode, params: QrParams) -> bytes:
     for line in matrix:
         rows.extend([packed(line)] * box)  # the same bytes object, box times
     rows.extend([blank] * (params.size - len(rows)))
-    writer = png.Writer(params.size, params.size, palette=[_rgb(params.bg), _rgb(params.fg)],
+    writer = png.Writer(params.size, params.size, palette=[rgb(params.bg), rgb(params.fg)],
                         bitdepth=1)
     out = io.BytesIO()
     writer.write_packed(out, rows)

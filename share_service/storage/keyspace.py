@@ -29,7 +29,7 @@ def _site(site: str) -> str:
     return f"{PREFIX}:{{{site}}}"
 
 
-# --- counting (issue 2) ------------------------------------------------------------------------
+# --- counting ---------------------------------------------------------------------------------
 def article_urls(site: str) -> str:
     """HASH article id -> canonical URL, for every article ever counted or catalogued."""
     return f"{_site(site)}:urls"
@@ -87,7 +87,7 @@ def daily_salt(day: str) -> str:
     return f"{PREFIX}:salt:{day}"
 
 
-# --- catalogue and recommendations (issue 4) -----------------------------------------------------
+# --- catalogue and recommendations -----------------------------------------------------
 def article(site: str, aid: str) -> str:
     """HASH catalogue record of one article (url, title, description, image, section, ...)."""
     return f"{_site(site)}:art:{aid}"
@@ -128,7 +128,7 @@ def sitemap_pages(site: str) -> str:
 # (catalogue keys end here)
 
 
-# --- users, sessions, API keys (issue 6) ------------------------------------------------------------
+# --- users, sessions, API keys ------------------------------------------------------------
 def users() -> str:
     """SET of the e-mail addresses (lower case) of every dashboard user. Never expires."""
     return f"{PREFIX}:users"

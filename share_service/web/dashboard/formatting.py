@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from flask import current_app, g, render_template, request
 
 from ...errors import ApiError, StorageUnavailable
-from .i18n import pick_lang, translator
+from .i18n import page_language, translator
 
 
 def num(v) -> str:
@@ -65,7 +65,7 @@ def url_with(**changes) -> str:
 def set_language() -> None:
     """g.lang / g.t for this page: ?lang=, else Accept-Language, else the default site's."""
     config = current_app.config
-    g.lang = pick_lang(request.args.get("lang"), request.accept_languages,
+    g.lang = page_language(request.args.get("lang"), request.accept_languages,
                        config["SITES"][config["DEFAULT_SITE"]].lang)
     g.t = translator(g.lang)
 

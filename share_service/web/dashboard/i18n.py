@@ -179,7 +179,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def pick_lang(requested: str | None, accept_language=None, default: str = "fr") -> str:
+def page_language(requested: str | None, accept_language=None, default: str = "fr") -> str:
     """``?lang=`` first, then the browser's Accept-Language (fr or en), then ``default``."""
     if requested in LANGS:
         return requested

@@ -128,17 +128,18 @@ def overview():
     labels = [p["t"][11:16] if hourly and rng.days == 1 else
               (p["t"][5:10] + (" " + p["t"][11:13] + "h" if hourly else "")) for p in series["points"]]
     top_nets = list(cur["networks"])[:4]
-    lines = [(g.t("total"), [p["total"] for p in series["points"]])]
+    lines = [(g.t("total"), [p["total"] for p in series["points"]], "series-0")]
     if not network:
-        lines += [(_net_label(n), [p["networks"].get(n, 0) for p in series["points"]]) for n in top_nets]
-    lines.append((g.t("clickbacks"), [p["clickbacks"] for p in series["points"]]))
+        lines += [(_net_label(n), [p["networks"].get(n, 0) for p in series["points"]],
+                   charts.net_class(n)) for n in top_nets]
+    lines.append((g.t("clickbacks"), [p["clickbacks"] for p in series["points"]], "series-1"))
     series_svg = charts.line_chart(
         labels, lines, g.t("series_title_hour" if hourly else "series_title"),
         f"{rng.start.isoformat()} – {rng.end.isoformat()}", chart_id="chart-series")
-    net_items = [(_net_label(n), v) for n, v in cur["networks"].items()]
-    networks_svg = charts.bar_chart(net_items, g.t("networks_title"), chart_id="chart-networks",
-                                    offset=0 if network else 1)
-    cb_items = [(_net_label(s), v) for s, v in cur["clickbacks_by_source"].items()]
+    net_items = [(_net_label(n), v, charts.net_class(n)) for n, v in cur["networks"].items()]
+    networks_svg = charts.bar_chart(net_items, g.t("networks_title"), chart_id="chart-networks")
+    cb_items = [(_net_label(s), v, charts.net_class(s))
+                for s, v in cur["clickbacks_by_source"].items()]
     clickbacks_svg = charts.bar_chart(cb_items, g.t("clickbacks_title"), chart_id="chart-clickbacks")
 
     sites = [s for s in current_app.config["SITES"].values() if g.principal.can_read(s.id)]
@@ -169,14 +170,15 @@ def article():
     data = queries.article(redis_client(), site, inputs.article(site).canonical, rng)
     labels = [p["t"][5:] for p in data["series"]]
     nets = list(data["figures"]["networks"])[:4]
-    lines = [(g.t("total"), [p["total"] for p in data["series"]])]
-    lines += [(_net_label(n), [p["networks"].get(n, 0) for p in data["series"]]) for n in nets]
-    lines.append((g.t("clickbacks"), [p["clickbacks"] for p in data["series"]]))
+    lines = [(g.t("total"), [p["total"] for p in data["series"]], "series-0")]
+    lines += [(_net_label(n), [p["networks"].get(n, 0) for p in data["series"]],
+               charts.net_class(n)) for n in nets]
+    lines.append((g.t("clickbacks"), [p["clickbacks"] for p in data["series"]], "series-1"))
     series_svg = charts.line_chart(labels, lines, g.t("series_title"),
                                    data["title"] or data["url"], chart_id="chart-article")
-    net_items = [(_net_label(n), v) for n, v in data["figures"]["networks"].items()]
-    networks_svg = charts.bar_chart(net_items, g.t("networks_title"), chart_id="chart-art-networks",
-                                    offset=1)
+    net_items = [(_net_label(n), v, charts.net_class(n))
+                 for n, v in data["figures"]["networks"].items()]
+    networks_svg = charts.bar_chart(net_items, g.t("networks_title"), chart_id="chart-art-networks")
     export = "/api/v1/stats/article?" + urlencode(
         {"site": site.id, "from": filters["from"], "to": filters["to"], "url": data["url"],
          "format": "csv"})
@@ -186,3 +188,11 @@ def article():
         **_ctx(site=site, filters=filters, data=data, series_svg=series_svg,
                networks_svg=networks_svg, net_label=_net_label, export=export, back=back),
     )
+
+
+@bp.get("/dashboard/networks.css")
+def networks_css():
+    """Each network's chart colour, from the registry (charts.network_css), light and dark."""
+    response = current_app.response_class(charts.network_css(), mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

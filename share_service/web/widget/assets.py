@@ -41,6 +41,7 @@ import rjsmin
 import zopfli.gzip
 
 from ...sharing import i18n, networks, urls
+from ...sharing.colours import readable_on, text_on
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 JS_MARKER = "/*@CONFIG@*/null"
@@ -60,44 +61,6 @@ class Asset:
     gzipped: bytes
     etag: str  # without quotes; the gzip representation uses etag + "-gz"
     mimetype: str
-
-
-def _luminance(hex_colour: str) -> float:
-    digits = hex_colour.lstrip("#")
-    if len(digits) == 3:  # #fff
-        digits = "".join(c * 2 for c in digits)
-    rgb = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG contrast ratio of two #rrggbb colours (1 to 21)."""
-    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
-
-
-def _mix(colour: str, towards: str, amount: float) -> str:
-    a = [int(colour.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4)]
-    b = [int(towards.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4)]
-    return "#" + "".join(f"{round(x + (y - x) * amount):02x}" for x, y in zip(a, b, strict=True))
-
-
-def readable_on(colour: str, background: str, ratio: float = 3.0) -> str:
-    """``colour``, darkened or lightened just enough to reach ``ratio`` against ``background``."""
-    colour = colour.lower()
-    towards = "#000000" if _luminance(background) > 0.5 else "#ffffff"
-    step = 0.0
-    candidate = colour
-    while contrast(candidate, background) < ratio and step < 1:
-        step = round(step + 0.05, 2)
-        candidate = _mix(colour, towards, step)
-    return candidate
-
-
-def text_on(colour: str) -> str:
-    """Black or white, whichever reads better on ``colour`` (always at least 4.5:1)."""
-    return "#000000" if contrast("#000000", colour) >= contrast("#ffffff", colour) else "#ffffff"
 
 
 # The message keys the widget uses (the table may hold more, for server-rendered pages).
