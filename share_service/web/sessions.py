@@ -18,6 +18,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from ..accounts import sessions as session_store
+from ..storage.client import UNAVAILABLE
 
 
 class RedisSession(CallbackDict, SessionMixin):
@@ -61,7 +62,7 @@ class RedisSessionInterface(SessionInterface):
             return RedisSession()
         try:
             data = session_store.load_session(self._redis(app), sid)
-        except Exception:  # noqa: BLE001 - Redis down: an empty session, the login page says so
+        except UNAVAILABLE:  # Redis down: an empty session, the login page says so
             session = RedisSession()
             session.unavailable = True
             return session
@@ -100,7 +101,7 @@ class RedisSessionInterface(SessionInterface):
                 session_store.delete_session(r, session.sid)
                 return
             session_store.save_session(r, session.sid, dict(session), remaining)
-        except Exception:  # noqa: BLE001 - Redis down: no session is kept; the page still answers
+        except UNAVAILABLE:  # Redis down: no session is kept; the page still answers
             app.logger.warning("session not saved: Redis unavailable")
             return
         response.set_cookie(

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from ...errors import ApiError
 from ...extensions import redis_client
+from ...storage.client import UNAVAILABLE
 from ..inputs import base_url, share_payload_from_request
 from . import assets as widget_assets
 
@@ -141,7 +142,7 @@ def demo(slug: str):
     if host_allowed:
         try:  # the sample catalogue for « Plus de contenu », once; the page works without it
             demo_content.seed(redis_client(), site, base)
-        except Exception as exc:  # noqa: BLE001 - Redis down or catalogue refusing: still render
+        except (*UNAVAILABLE, ApiError) as exc:  # Redis down, catalogue refusing: still render
             current_app.logger.warning("demo catalogue not seeded: %s", exc)
     published = datetime.now(site.tz).replace(minute=0, second=0, microsecond=0) - timedelta(
         days=article["days_ago"], hours=1
