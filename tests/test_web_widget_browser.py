@@ -14,7 +14,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from support import BROWSER_UA, flush_recorder
+from support import BROWSER_UA, CANONICAL, flush_recorder, seed_catalogue
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -23,7 +23,6 @@ from share_service.storage import keyspace
 
 pytestmark = pytest.mark.browser
 
-CANONICAL = "https://www.lequotidien.example/2026/11/26/la-brenne-a-l-air-libre.html"
 OG_TITLE = "La Brenne « à l’air libre » : 800 mètres rendus à la ville"
 UTM = "utm_medium=social&utm_campaign=share"
 DEEP_ACTIVE = """() => { let a = document.activeElement;
@@ -333,32 +332,6 @@ def test_keyboard_only_tab_order_qr_dialog_escape_and_copy(live_server, host_sit
 
 
 # --- « Plus de contenu » -------------------------------------------------------------------------------
-def seed_catalogue(service, redis, n=5):
-    from share_service.catalogue import store
-    from share_service.catalogue.records import normalize
-
-    site = service.app.config["SITES"]["default"]
-    now = int(time.time())
-    raw = [{"url": CANONICAL, "title": "La Brenne à l'air libre", "section": "Environnement",
-            "tags": ["rivière", "ville"], "published": now - 3600}]
-    titles = [("Crues : le nouveau plan de prévention de la Loire", "Environnement"),
-              ("Des saules sur les berges pour rafraîchir la ville", "Sciences"),
-              ("Le festival du conte s'installe au bord de l'eau", "Culture"),
-              ("Canoë : une section pour les 8-12 ans sur la rivière", "Sport"),
-              ("Une navette gratuite entre le parking relais et la gare", "Transports")]
-    for i, (title, section) in enumerate(titles[:n]):
-        raw.append({
-            "url": f"https://www.lequotidien.example/2026/11/2{i}/article-{i}.html",
-            "title": title, "section": section,
-            # an image the strict-CSP page may load (img-src: the service)
-            "image": f"{service.url}/static/demo-lead.svg",
-            "image_width": 640, "image_height": 360,
-            "description": "La rivière revient en ville.", "tags": ["rivière", "ville"],
-            "published": now - 86400 * (i + 1),
-        })
-    store.save_articles(redis, site.id, [normalize(r, site, "push") for r in raw])
-
-
 def test_plus_de_contenu_renders_recommendations_and_records_impression_and_click(
         live_server, host_site, reader, redis):
     seed_catalogue(live_server, redis)
