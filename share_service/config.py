@@ -320,8 +320,8 @@ def make_site(site_id: str, table: dict) -> Site:
     rec = table.get("recommendations", {})
     more = rec.get("more", 4)
     if isinstance(more, bool) or not isinstance(more, int) or more < 0:
-        raise ConfigError(f"site {site_id}: recommendations.more must be an integer from 0 "
-                          f"to RECOMMEND_MAX_LIMIT, not {more!r}")
+        raise ConfigError(f"site {site_id}: recommendations.more must be a whole number of "
+                          f"items (0 or more), not {more!r}")
     try:
         ZoneInfo(table.get("timezone", "Europe/Paris"))
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -350,10 +350,6 @@ def _validate(settings: dict) -> None:
         raise ConfigError("COUNTING_DEDUPE_WINDOW_SECONDS must be at least 1")
     if settings["COUNTING_RETENTION_DAYS"] < 1:
         raise ConfigError("COUNTING_RETENTION_DAYS must be at least 1")
-    for site in settings["SITES"].values():
-        if site.more > settings["RECOMMEND_MAX_LIMIT"]:
-            raise ConfigError(f"site {site.id}: recommendations.more = {site.more} exceeds "
-                              f"RECOMMEND_MAX_LIMIT ({settings['RECOMMEND_MAX_LIMIT']})")
     url = settings["REDIS_URL"]
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")

@@ -51,13 +51,15 @@ class PageServer:
 
 def seed_catalogue(service, redis, n=5, image=None):
     """Put CANONICAL and ``n`` (at most 5) related articles in the default site's catalogue.
-    ``service``: a live server (``.app``, ``.url``); each related article has an image of
-    640x360, ``image`` or the service's own /static/demo-lead.svg (which a strict-CSP page
-    allowing only the service may load)."""
+    ``service``: a live server (``.app``, ``.url``) or an app; each related article has an
+    image of 640x360, ``image`` (required with an app) or the live server's own
+    /static/demo-lead.svg (which a strict-CSP page allowing only the service may load)."""
     from share_service.catalogue import store
     from share_service.catalogue.records import normalize
 
-    site = service.app.config["SITES"]["default"]
+    app = getattr(service, "app", service)
+    image = image or f"{service.url}/static/demo-lead.svg"
+    site = app.config["SITES"]["default"]
     now = int(time.time())
     raw = [{"url": CANONICAL, "title": "La Brenne à l'air libre", "section": "Environnement",
             "tags": ["rivière", "ville"], "published": now - 3600}]
@@ -70,7 +72,7 @@ def seed_catalogue(service, redis, n=5, image=None):
         raw.append({
             "url": f"https://www.lequotidien.example/2026/11/2{i}/article-{i}.html",
             "title": title, "section": section,
-            "image": image or f"{service.url}/static/demo-lead.svg",
+            "image": image,
             "image_width": 640, "image_height": 360,
             "description": "La rivière revient en ville.", "tags": ["rivière", "ville"],
             "published": now - 86400 * (i + 1),
