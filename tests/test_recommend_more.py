@@ -77,3 +77,59 @@ def test_redis_unavailable_gives_none_never_an_exception(app, tmp_path, caplog):
     with caplog.at_level("WARNING", logger="share_service.recommend"):
         assert more_content(Recommender(app.config), down, site, CANONICAL, 4) is None
     assert "store unavailable" in caplog.text
+
+
+@pytest.fixture
+def frozen_redis():
+    """A server that accepts connections and never answers (a frozen or overloaded Redis)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    stop.set()
+    thread.join(2)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_frozen_store_costs_one_timeout_then_pages_skip_the_block(app, frozen_redis,
+                                                                     monkeypatch):
+    import time
+
+    from share_service.recommend import more
+
+    frozen = storage_client.from_url(frozen_redis, socket_timeout=0.3, connect_timeout=0.3)
+    site = app.config["SITES"]["default"]
+    recommender = Recommender(app.config)
+    monkeypatch.setattr(more, "PAUSE_SECONDS", 1.0)
+
+    def timed():
+        start = time.perf_counter()
+        result = more_content(recommender, frozen, site, CANONICAL, 4)
+        return result, time.perf_counter() - start
+
+    assert timed()[0] is None
+    result, took = timed()  # within the pause: not asked again
+    assert result is None and took < 0.05
+    time.sleep(1.0)
+    result, took = timed()  # the pause is over: asked (and timed out) again
+    assert result is None and took >= 0.25
+    # another recommender (another app) is not paused by this one's failures
+    assert more._paused.get(Recommender(app.config)) is None

@@ -9,13 +9,17 @@ origin of the image, which the page's Content-Security-Policy must allow (``img-
 
 A page must never fail for its « Plus de contenu » block: when Redis (the catalogue) cannot
 answer, or anything else goes wrong in the recommender, the answer is ``None`` and the page is
-rendered without the block (the caller may cache that answer for less time).
+rendered without the block (the caller may cache that answer for less time). After such a
+failure the recommender is left alone for :data:`PAUSE_SECONDS`: a frozen Redis would otherwise
+cost every page a socket timeout (REDIS_SOCKET_TIMEOUT, 0.5 s) before it is rendered.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
+import weakref
 from urllib.parse import urlsplit
 
 from ..storage.client import UNAVAILABLE
@@ -24,6 +28,9 @@ log = logging.getLogger("share_service.recommend")
 
 # width x height of an image whose record has no size (the widget uses the same).
 DEFAULT_IMAGE_SIZE = (320, 180)
+# Seconds during which pages leave the block out without asking, after the store failed.
+PAUSE_SECONDS = 5.0
+_paused: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # recommender -> until
 _HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])$")
 
 
@@ -53,13 +60,18 @@ def more_content(recommender, client, site, canonical_url: str, count: int) -> l
     (or None), ``image_origin``, ``width``, ``height``."""
     if count <= 0:
         return []
+    until = _paused.get(recommender)
+    if until is not None and time.monotonic() < until:
+        return None
     try:
         answer = recommender.recommend(client, site, canonical_url, count)
     except UNAVAILABLE as exc:
-        log.warning("« Plus de contenu » left out (store unavailable): %s: %s",
-                    type(exc).__name__, exc)
+        _paused[recommender] = time.monotonic() + PAUSE_SECONDS
+        log.warning("« Plus de contenu » left out for %.0f s (store unavailable): %s: %s",
+                    PAUSE_SECONDS, type(exc).__name__, exc)
         return None
     except Exception:  # noqa: BLE001 - a page never fails for its recommendations block
+        _paused[recommender] = time.monotonic() + PAUSE_SECONDS
         log.exception("« Plus de contenu » left out: the recommender failed")
         return None
     items = []
