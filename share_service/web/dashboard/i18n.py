@@ -96,6 +96,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "method": "Méthode",
         "method_words": "Mots",
         "method_semantic": "Sémantique",
+        "rec_ctr_change": "Évolution du taux de clic",
     },
     "en": {
         "app": "Share statistics",
@@ -185,6 +186,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "method": "Method",
         "method_words": "Words",
         "method_semantic": "Semantic",
+        "rec_ctr_change": "Click-through rate change",
     },
 }
 
