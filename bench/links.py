@@ -3,7 +3,9 @@ Flask endpoint measured in the same run, and of QR rendering (uncached, then cac
 
     .venv/bin/python bench/links.py [--requests 2000]
 
-No Redis is needed (the share API and /qr never touch it): REDIS_URL points at a dead socket.
+No Redis is needed (the share links and /qr never touch it; the HTML is measured with more=0,
+without « Plus de contenu », which bench/more_content.py measures): REDIS_URL points at a dead
+socket.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def main() -> None:
         client = app.test_client()
         print(f"bare Flask endpoint        {base * 1e6:8.0f} µs/request (baseline)")
         for fmt in ("json", "html"):
-            cost = per_request(client, "/api/v1/share", n, query_string={**QUERY, "format": fmt})
+            cost = per_request(client, "/api/v1/share", n,
+                               query_string={**QUERY, "format": fmt, "more": "0"})
             print(f"GET /api/v1/share {fmt:4}     {cost * 1e6:8.0f} µs/request  "
                   f"ratio to bare {base / cost:.2f}")
         cached = per_request(client, "/qr", n, query_string={"url": QUERY["url"], "format": "png"})

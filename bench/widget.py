@@ -4,7 +4,9 @@ the one-time cost of building the assets and their gzipped size (the 8 KB budget
 
     .venv/bin/python bench/widget.py [--requests 2000]
 
-No Redis is needed (none of these touch it): REDIS_URL points at a dead socket.
+No Redis is needed (none of these touch it: /embed is measured with more=0, the bar alone; with
+« Plus de contenu », read from Redis, see bench/more_content.py): REDIS_URL points at a dead
+socket.
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ def main() -> None:
                   f"{base / cost:.2f}")
             print(f"GET {path:11} 304              {again * 1e6:7.0f} µs/request  ratio to bare "
                   f"{base / again:.2f}")
-        cost = per_request(client, "/embed", n, query_string={"url": ARTICLE, "title": "Titre"})
-        print(f"GET /embed                       {cost * 1e6:7.0f} µs/request  ratio to bare "
+        # the bar alone (more=0); with « Plus de contenu » (Redis): bench/more_content.py
+        cost = per_request(client, "/embed", n, query_string={"url": ARTICLE, "title": "Titre",
+                                                              "more": "0"})
+        print(f"GET /embed (more=0)              {cost * 1e6:7.0f} µs/request  ratio to bare "
               f"{base / cost:.2f}")
 
 

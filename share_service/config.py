@@ -16,9 +16,11 @@ This module knows nothing about Flask: :func:`load_settings` returns a plain dic
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import logging
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +54,11 @@ RENAMED = {
 }
 log = logging.getLogger("share_service.config")
 
+# Hosts of a publisher's development server: their origins are accepted on any port.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# A browser origin as configured: scheme://host[:port], or scheme://host:* (any port).
+_ORIGIN = re.compile(r"^(https?)://(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(:(?:\d{1,5}|\*))?$")
+
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message says which option and why."""
@@ -81,6 +88,10 @@ class Site:
     utm: Utm = field(default_factory=Utm)
     max_age_days: int = 365
     excluded_sections: tuple[str, ...] = ()
+    # « Plus de contenu » items shown by default (widget, /embed, share HTML); 0: none.
+    more: int = 4
+    # Origins added to the others (CORS_ORIGINS, for the default site).
+    extra_origins: tuple[str, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -97,14 +108,20 @@ class Site:
         return False
 
     def allowed_origins(self) -> tuple[str, ...]:
+        """The browser origins that may read the widget API and frame /embed: the site's
+        ``cors_origins``, else https:// and http:// of its allowed hosts (on any port for a
+        loopback host, a publisher's development server: ``http://localhost:*``), plus
+        ``extra_origins``. Entries are normalized origins; ``:*`` stands for any port."""
         if self.cors_origins:
-            return self.cors_origins
+            return self.cors_origins + self.extra_origins
         origins = []
         for host in self.allowed_hosts:
             if host.startswith("*."):
                 continue
-            origins += [f"https://{host}", f"http://{host}"]
-        return tuple(origins)
+            shown = f"[{host}]" if ":" in host else host
+            port = ":*" if host in LOOPBACK_HOSTS else ""
+            origins += [f"https://{shown}{port}", f"http://{shown}{port}"]
+        return tuple(origins) + self.extra_origins
 
 
 def instance_path(settings: dict) -> Path:
@@ -241,8 +258,32 @@ def load_settings(overrides: dict | None = None, environ: dict | None = None) ->
     settings["SITES"] = build_sites(settings, overrides.get("SITES"))
     if settings["DEFAULT_SITE"] not in settings["SITES"]:
         settings["DEFAULT_SITE"] = next(iter(settings["SITES"]))
+    extra = settings.get("CORS_ORIGINS") or []
+    if extra:
+        default = settings["SITES"][settings["DEFAULT_SITE"]]
+        settings["SITES"][default.id] = dataclasses.replace(
+            default, extra_origins=origins_list(extra, "CORS_ORIGINS"))
     _validate(settings)
     return settings
+
+
+def normalize_origin(value, where: str) -> str:
+    """A configured browser origin, lower-cased, without a trailing slash: ``https://host``,
+    ``http://host:8080`` or ``http://host:*`` (any port). ConfigError for anything else (a
+    path, a query, a wildcard host...): a typo must not open CORS or framing to the wrong page."""
+    origin = value.strip().lower().rstrip("/") if isinstance(value, str) else ""
+    if not _ORIGIN.match(origin):
+        raise ConfigError(f"{where}: {value!r} is not an origin such as https://www.example.fr "
+                          "or http://localhost:* (scheme, host, optional port; no path)")
+    return origin
+
+
+def origins_list(values, where: str) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list | tuple):
+        raise ConfigError(f"{where}: expected a list of origins")
+    return tuple(dict.fromkeys(normalize_origin(v, where) for v in values))
 
 
 def build_sites(settings: dict, site_overrides: dict | None = None) -> dict[str, Site]:
@@ -277,6 +318,10 @@ def make_site(site_id: str, table: dict) -> Site:
             net_ids.append(spec.id)
     utm = Utm(**{**Utm().__dict__, **table.get("utm", {})})
     rec = table.get("recommendations", {})
+    more = rec.get("more", 4)
+    if isinstance(more, bool) or not isinstance(more, int) or more < 0:
+        raise ConfigError(f"site {site_id}: recommendations.more must be a whole number of "
+                          f"items (0 or more), not {more!r}")
     try:
         ZoneInfo(table.get("timezone", "Europe/Paris"))
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -290,10 +335,11 @@ def make_site(site_id: str, table: dict) -> Site:
         timezone=table.get("timezone", "Europe/Paris"),
         twitter_via=table.get("twitter_via", "").lstrip("@"),
         hashtags=tuple(h.lstrip("#") for h in table.get("hashtags", [])),
-        cors_origins=tuple(table.get("cors_origins", [])),
+        cors_origins=origins_list(table.get("cors_origins", []), f"site {site_id}: cors_origins"),
         utm=utm,
         max_age_days=int(rec.get("max_age_days", 365)),
         excluded_sections=tuple(rec.get("excluded_sections", [])),
+        more=more,
     )
 
 

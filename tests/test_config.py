@@ -137,3 +137,54 @@ def test_every_option_is_documented_beside_its_default():
                 j >= 0 and lines[j].strip().startswith("#")):
             undocumented.append(stripped.split("=")[0].strip())
     assert not undocumented
+
+
+# --- browser origins (CORS, /embed framing) and the site's « Plus de contenu » default -----------
+def test_cors_origins_for_the_default_site_from_the_environment(tmp_path):
+    env = {"SHARE_SERVICE_CORS_ORIGINS": "https://Preprod.Example.fr/, http://dev.example.fr:3000"}
+    site = load_settings(environ=env)["SITES"]["default"]
+    origins = site.allowed_origins()
+    # added to the derived ones (normalized), not instead of them
+    assert "https://preprod.example.fr" in origins and "http://dev.example.fr:3000" in origins
+    assert "http://localhost:*" in origins
+    # with a settings file declaring sites: the default site gets them, the others do not
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('DEFAULT_SITE = "lq"\n[sites.lq]\nallowed_hosts = ["www.lq.example"]\n'
+                   'cors_origins = ["https://www.lq.example"]\n'
+                   '[sites.blog]\nallowed_hosts = ["blog.lq.example"]\n')
+    sites = load_settings(environ={**env, "SHARE_SERVICE_CONFIG": str(cfg)})["SITES"]
+    assert sites["lq"].allowed_origins() == ("https://www.lq.example", "https://preprod.example.fr",
+                                             "http://dev.example.fr:3000")
+    assert "https://preprod.example.fr" not in sites["blog"].allowed_origins()
+
+
+def test_loopback_hosts_accept_any_port_other_hosts_only_the_default_ones():
+    site = load_settings({"ALLOWED_HOSTS": ["localhost", "::1", "www.lq.example", "*.lq.example"]},
+                         environ={})["SITES"]["default"]
+    assert site.allowed_origins() == (
+        "https://localhost:*", "http://localhost:*", "https://[::1]:*", "http://[::1]:*",
+        "https://www.lq.example", "http://www.lq.example")
+
+
+@pytest.mark.parametrize("origin", ["https://www.example.fr/path", "www.example.fr",
+                                    "ftp://www.example.fr", "https://*.example.fr",
+                                    "https://www.example.fr:port", "javascript:alert(1)", ""])
+def test_a_malformed_origin_stops_start_up(origin):
+    with pytest.raises(ConfigError, match="is not an origin"):
+        load_settings({"CORS_ORIGINS": [origin]}, environ={})
+    with pytest.raises(ConfigError, match="is not an origin"):
+        load_settings({"SITES": {"s": {"allowed_hosts": ["a.example"], "cors_origins": [origin]}}},
+                      environ={})
+
+
+def test_the_sites_more_default_is_4_and_must_be_a_whole_number():
+    assert load_settings(environ={})["SITES"]["default"].more == 4
+    sites = load_settings({"SITES": {"s": {"allowed_hosts": ["a.example"],
+                                           "recommendations": {"more": 0}}}}, environ={})["SITES"]
+    assert sites["s"].more == 0
+    for bad in (-1, "4", True, 2.5):
+        with pytest.raises(ConfigError, match="recommendations.more"):
+            load_settings({"SITES": {"s": {"allowed_hosts": ["a.example"],
+                                           "recommendations": {"more": bad}}}}, environ={})
+    # above RECOMMEND_MAX_LIMIT is not an error: pages get at most that many (bounded)
+    assert load_settings({"RECOMMEND_MAX_LIMIT": 3}, environ={})["SITES"]["default"].more == 4

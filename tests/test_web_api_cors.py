@@ -108,3 +108,121 @@ def test_post_events_from_a_site_origin_is_readable(client):
 def test_paths_outside_the_widget_api_get_no_site_cors(client):
     response = client.get("/qr", query_string={"url": ARTICLE}, headers={"Origin": ORIGIN})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+# --- a publisher's development server: localhost, 127.0.0.1 and [::1] on any port ---------------
+@pytest.mark.parametrize("origin", ["http://localhost:5173", "http://localhost:3000",
+                                    "http://127.0.0.1:8080", "https://localhost:8443",
+                                    "http://localhost"])
+@pytest.mark.parametrize("path", GET_PATHS)
+def test_loopback_origins_on_any_port_for_a_site_owning_that_host(client, origin, path):
+    response = client.get(path, query_string={"url": ARTICLE}, headers={"Origin": origin})
+    assert response.headers.get("Access-Control-Allow-Origin") == origin
+    preflight = client.options("/api/v1/events", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Content-Type"})
+    assert preflight.headers.get("Access-Control-Allow-Origin") == origin
+
+
+@pytest.mark.parametrize("origin", ["http://localhost.evil.example:3000", "http://evil.example:3000",
+                                    "http://127.0.0.2:8080", "http://[::1]:3000",
+                                    "http://localhost:3000.evil.example", "http://localhost:abc"])
+def test_only_the_loopback_hosts_the_site_owns_get_any_port(client, origin):
+    response = client.get("/api/v1/counts", query_string={"url": ARTICLE}, headers={"Origin": origin})
+    assert "Access-Control-Allow-Origin" not in response.headers  # ([::1] is not a host of the site)
+
+
+def test_ipv6_loopback_when_the_site_owns_it(make_app, redis):
+    client = make_app({"ALLOWED_HOSTS": ["www.lequotidien.example", "::1"]}).test_client()
+    response = client.get("/api/v1/share", query_string={"url": ARTICLE},
+                          headers={"Origin": "http://[::1]:3000"})
+    assert response.headers.get("Access-Control-Allow-Origin") == "http://[::1]:3000"
+
+
+def test_no_loopback_origin_for_a_site_that_does_not_own_localhost(make_app, redis):
+    client = make_app({"ALLOWED_HOSTS": ["www.lequotidien.example"]}).test_client()
+    response = client.get("/api/v1/counts", query_string={"url": ARTICLE},
+                          headers={"Origin": "http://localhost:3000"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_cors_origins_option_adds_origins_to_the_default_site(make_app, redis, monkeypatch):
+    monkeypatch.setenv("SHARE_SERVICE_CORS_ORIGINS", "https://preprod.lequotidien.example,http://dev.box:8000")
+    app = make_app({"DEFAULT_SITE": "lq", "SITES": {
+        "lq": {"allowed_hosts": ["www.lequotidien.example"]},
+        "blog": {"allowed_hosts": ["blog.lequotidien.example"]},
+    }})
+    client = app.test_client()
+    for origin in ("https://preprod.lequotidien.example", "http://dev.box:8000", ORIGIN):
+        response = client.get("/api/v1/recommendations", query_string={"url": ARTICLE},
+                              headers={"Origin": origin})
+        assert response.headers.get("Access-Control-Allow-Origin") == origin
+    # another port of that host, or another site's article: no
+    other_port = client.get("/api/v1/counts", query_string={"url": ARTICLE},
+                            headers={"Origin": "http://dev.box:8001"})
+    assert "Access-Control-Allow-Origin" not in other_port.headers
+    blog = client.get("/api/v1/counts", query_string={"url": "https://blog.lequotidien.example/p"},
+                      headers={"Origin": "https://preprod.lequotidien.example"})
+    assert "Access-Control-Allow-Origin" not in blog.headers
+    # the same origins may frame /embed
+    embed = client.get("/embed", query_string={"url": ARTICLE, "more": "0"})
+    ancestors = embed.headers["Content-Security-Policy"].split("frame-ancestors ")[1].split(";")[0]
+    assert "https://preprod.lequotidien.example" in ancestors.split()
+    assert "http://dev.box:8000" in ancestors.split()
+
+
+def test_embed_may_be_framed_by_a_development_server_on_any_port(client):
+    response = client.get("/embed", query_string={"url": ARTICLE, "more": "0"})
+    ancestors = response.headers["Content-Security-Policy"].split("frame-ancestors ")[1].split(";")[0]
+    assert "http://localhost:*" in ancestors.split() and "http://127.0.0.1:*" in ancestors.split()
+
+
+# --- in a real browser: the widget on a page of http://localhost:<random port> ----------------------
+@pytest.mark.browser
+@pytest.mark.parametrize("owns_localhost", [True, False])
+def test_widget_on_a_localhost_dev_server_reads_counts_and_recommendations(
+        make_app, redis, browser, owns_localhost):
+    """A publisher's development server (http://localhost:<port>) loads the widget from the
+    service (http://127.0.0.1:<other port>): with localhost among the site's hosts its counts
+    and « Plus de contenu » arrive (CORS), with no configuration at all; for a site that does
+    not own localhost the browser refuses to hand them to the page (the bar still works)."""
+    from conftest import TEST_HOSTS, LiveServer
+    from support import BROWSER_UA, CANONICAL, PageServer, seed_catalogue
+
+    hosts = TEST_HOSTS if owns_localhost else ["www.lequotidien.example"]
+    service = LiveServer(make_app({"ALLOWED_HOSTS": hosts}))
+    pages = PageServer()
+    context = browser.new_context(user_agent=BROWSER_UA)
+    try:
+        seed_catalogue(service, redis, n=3)
+        port = pages.port
+        pages.add("/article.html", f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
+<title>Article</title><link rel="canonical" href="{CANONICAL}">
+<script src="{service.url}/widget.js" async></script></head>
+<body><div data-share-widget data-counts="true"></div></body></html>""")
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"http://localhost:{port}/article.html")
+        assert page.evaluate("location.origin") == f"http://localhost:{port}"
+        host = page.locator("[data-share-widget]")
+        host.locator(".w:not([hidden])").wait_for()
+        page.wait_for_load_state("networkidle")
+        # what the page's own script could read from the API, straight from the browser
+        readable = page.evaluate("""url => fetch(url).then(r => r.ok, () => false)""",
+                                 f"{service.url}/api/v1/counts?url={CANONICAL}")
+        if owns_localhost:
+            host.locator("section.mc li").first.wait_for()
+            assert host.locator("section.mc li").count() == 3
+            host.locator(".c:not([hidden])").first.wait_for()
+            assert readable is True
+        else:
+            assert host.locator("section.mc").count() == 0
+            assert host.locator(".c:not([hidden])").count() == 0
+            assert host.locator("a.s").count() == 6  # the bar itself needs no CORS
+            assert readable is False
+        assert errors == []
+    finally:
+        context.close()
+        pages.stop()
+        service.stop()

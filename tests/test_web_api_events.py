@@ -8,6 +8,7 @@ import pytest
 from support import BROWSER_UA
 
 from share_service.counting import reads
+from share_service.storage import keyspace
 
 A1 = "https://www.lequotidien.example/politique/2026/11/26/reformes"
 A2 = "https://www.lequotidien.example/sport/2026/11/26/match"
@@ -38,6 +39,26 @@ def test_batch_as_send_beacon_text_plain(app, client, redis, flush):
     assert reads.article_counts(redis, "default", A2)["native"] == 1
 
 
+def test_recommendation_events_are_counted_under_their_method(app, client, redis, flush):
+    """rec_impression / rec_click name how their items were chosen (words or semantic); each is
+    counted under "<type>:<method>", and one without a method (an older widget) as before."""
+    body = {"events": [
+        {"type": "rec_impression", "url": A1, "method": "semantic"},
+        {"type": "rec_click", "url": A1, "target": A2, "method": "semantic"},
+        {"type": "rec_impression", "url": A2, "method": "words"},
+        {"type": "rec_impression", "url": A2 + "?page=1"},
+    ]}
+    assert post(client, body).status_code == 204
+    flush()
+    totals = {aid_url: redis.hgetall(key) for aid_url, key in (
+        (A1, next(redis.scan_iter("*}:t:" + keyspace.article_id(A1)))),
+        (A2, next(redis.scan_iter("*}:t:" + keyspace.article_id(A2)))))}
+    assert totals[A1] == {"rec_impression:semantic": "1", "rec_click:semantic": "1"}
+    assert totals[A2] == {"rec_impression:words": "1"}
+    third = keyspace.article_id(A2 + "?page=1")
+    assert redis.hgetall(next(redis.scan_iter("*}:t:" + third))) == {"rec_impression": "1"}
+
+
 def test_visit_records_source_and_utm_triple(app, client, redis, flush):
     assert post(client, {"type": "visit", "url": A1, "network": "whatsapp",
                          "utm_medium": "social", "utm_campaign": "share"}).status_code == 204
@@ -60,6 +81,10 @@ BAD_EVENTS = [
     ({"type": "copy", "url": A1 + "?" + "x" * 2100}, 400, "url_too_long"),
     ({"type": "rec_click", "url": A1}, 400, "missing_target"),
     ({"type": "rec_click", "url": A1, "target": "https://evil.example/"}, 400, "host_not_allowed"),
+    ({"type": "rec_impression", "url": A1, "method": "magic"}, 400, "invalid_method"),
+    ({"type": "rec_click", "url": A1, "target": A2, "method": "WORDS"}, 400, "invalid_method"),
+    ({"type": "rec_click", "url": A1, "target": A2, "method": ["words"]}, 400, "invalid_method"),
+    ({"type": "rec_impression", "url": A1, "method": ""}, 400, "invalid_method"),
     ({"type": "copy", "url": A1, "site": "nope"}, 404, "unknown_site"),
     ({"events": []}, 400, "empty_batch"),
     ({"events": "nope"}, 400, "invalid_event"),

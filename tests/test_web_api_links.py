@@ -300,3 +300,89 @@ def test_answers_are_memoized_but_each_caller_gets_its_own_copy(app):
     assert payload._share_payload.cache_info().hits == 1
     assert second["networks"][0]["popup"]["width"] == 600
     assert "utm_source=copy" in second["copy"]["url"]
+
+
+# --- format=html: « Plus de contenu » after the bar ----------------------------------------------
+def test_share_html_renders_plus_de_contenu_and_json_stays_as_it_was(app, client, redis):
+    from support import CANONICAL, seed_catalogue
+
+    seed_catalogue(app, redis, n=5, image="https://cdn.lequotidien.example/i.jpg")
+    response = get_share(client, url=CANONICAL, format="html", more="3", lang="en")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "<script" not in html and " style=" not in html
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.find("nav", class_="ssw-bar") is not None  # the bar, then the block
+    block = soup.find("section", class_="ssw-more")
+    assert block.find("h2").get_text(strip=True) == "More content"
+    links = block.select("li a")
+    assert len(links) == 3
+    for link in links:
+        assert params(link["href"])["utm_source"] == "more_content"
+        assert urlsplit(link["href"]).netloc == "www.lequotidien.example"
+        assert not link.has_attr("target")  # in the publisher's own page: a plain link
+        image = link.find("img")
+        assert (image["loading"], image["width"], image["height"]) == ("lazy", "640", "360")
+    # the site's default (4) without the parameter; 0 hides it
+    default = BeautifulSoup(get_share(client, url=CANONICAL, format="html").get_data(as_text=True),
+                            "html.parser")
+    assert len(default.select("section.ssw-more li")) == 4
+    hidden = get_share(client, url=CANONICAL, format="html", more="0").get_data(as_text=True)
+    assert "ssw-more" not in hidden
+    bad = get_share(client, url=CANONICAL, format="html", more="lots")
+    assert bad.status_code == 400 and bad.json["error"]["code"] == "invalid_more"
+    # JSON answers are unchanged: no recommendations in them
+    body = get_share(client, url=CANONICAL).get_json()
+    assert set(body) == {"site", "url", "canonical_url", "lang", "networks", "copy", "qr",
+                         "counts_url"}
+
+
+def test_share_html_without_redis_has_the_bar_without_the_block(make_app, tmp_path):
+    app = make_app({"REDIS_URL": f"unix://{tmp_path}/no-redis-here.sock",
+                    "REDIS_SOCKET_TIMEOUT": 0.2, "REDIS_CONNECT_TIMEOUT": 0.2})
+    response = get_share(app.test_client(), url=ARTICLE, format="html", more="4")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert len(re.findall(r'class="ssw-link ', html)) == 6 and "ssw-more" not in html
+    assert response.headers["Cache-Control"] == "public, max-age=30"
+
+
+@pytest.mark.browser
+def test_share_html_block_in_a_real_browser_without_javascript(live_server, browser, redis,
+                                                               artifacts_dir):
+    """The fragment in a page with JavaScript disabled: the block is a labelled region with a
+    heading, its links reachable by name, its lazy images reserving their box before they load,
+    and no axe violation."""
+    import requests
+    from axe_playwright_python.sync_playwright import Axe
+    from support import CANONICAL, seed_catalogue
+
+    seed_catalogue(live_server, redis, n=4)
+    fragment = requests.get(f"{live_server.url}/api/v1/share", timeout=10, params={
+        "url": CANONICAL, "title": "La Brenne", "format": "html"}).text
+    page_html = (
+        '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Article</title>'
+        f'<link rel="stylesheet" href="{live_server.url}/static/share-bar.css"></head>'
+        f"<body><main><h1>La Brenne</h1>{fragment}</main></body></html>")
+    context = browser.new_context(java_script_enabled=False, locale="fr-FR",
+                                  viewport={"width": 1000, "height": 700})
+    try:
+        page = context.new_page()
+        page.set_content(page_html, wait_until="load")
+        region = page.get_by_role("region", name="Plus de contenu")
+        assert region.get_by_role("heading", name="Plus de contenu").is_visible()
+        links = region.get_by_role("link")
+        assert links.count() == 4
+        assert "utm_source=more_content" in links.first.get_attribute("href")
+        box = region.locator("img").first.bounding_box()
+        assert box["width"] > 100 and abs(box["width"] / box["height"] - 16 / 9) < 0.05
+        page.screenshot(path=f"{artifacts_dir}/share-bar-more-no-js.png", full_page=True)
+    finally:
+        context.close()
+    js_page = browser.new_page()
+    try:
+        js_page.set_content(page_html, wait_until="load")
+        violations = Axe().run(js_page).response["violations"]
+        assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
+    finally:
+        js_page.close()

@@ -11,6 +11,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from support import CANONICAL, seed_catalogue
 
 from share_service.sharing import colours, i18n, networks
 from share_service.storage import keyspace
@@ -162,6 +163,18 @@ def test_a_new_site_rule_changes_the_etag(make_app, redis):
     resp = two.get("/widget.js", headers={"If-None-Match": one.headers["ETag"]})
     assert resp.status_code == 200 and resp.headers["ETag"] != one.headers["ETag"]
     assert served_config(resp.get_data(as_text=True))["sites"][0]["utm"]["medium"] == "partage"
+
+
+def test_the_sites_plus_de_contenu_default_is_injected_bounded(make_app, redis):
+    config = served_config(make_app().test_client().get("/widget.js").get_data(as_text=True))
+    assert config["sites"][0]["more"] == 4 and config["moreMax"] == 20
+    from conftest import TEST_HOSTS
+
+    app = make_app({"RECOMMEND_MAX_LIMIT": 3, "SITES": {
+        "default": {"allowed_hosts": TEST_HOSTS},
+        "blog": {"allowed_hosts": ["blog.example"], "recommendations": {"more": 0}}}})
+    config = served_config(app.test_client().get("/widget.js").get_data(as_text=True))
+    assert [s["more"] for s in config["sites"]] == [3, 0] and config["moreMax"] == 3
 
 
 # --- CSP-friendliness -----------------------------------------------------------------------------
@@ -346,7 +359,7 @@ def test_demo_is_a_french_article_with_the_widget_and_seeds_the_catalogue(client
     assert '<link rel="canonical" href="http://127.0.0.1:5000/demo">' in html
     assert 'property="og:title"' in html and "la rivière revient" in html
     assert "<script src=\"http://127.0.0.1:5000/widget.js\" async></script>" in html
-    assert 'data-share-widget data-more="4"' in html
+    assert '<div data-share-widget data-counts="true"></div>' in html  # more: the site's default
     assert html.count("<p>") >= 5
     csp = resp.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
@@ -383,3 +396,114 @@ def test_openapi_describes_the_widget_routes(client):
     for path in ("/widget.js", "/widget.css", "/widget/messages.json", "/embed", "/demo",
                  "/demo/{slug}"):
         assert path in paths, path
+
+
+# --- /embed: « Plus de contenu » rendered on the server --------------------------------------------
+CDN_IMAGE = "https://cdn.lequotidien.example/images/riviere.jpg"
+
+
+def more_block(html: str):
+    """The « Plus de contenu » section of a page (BeautifulSoup), or None."""
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(html, "html.parser").find("section", class_="ssw-more")
+
+
+def test_embed_renders_plus_de_contenu_from_the_sites_default(app, client, redis):
+    seed_catalogue(app, redis, n=5, image=CDN_IMAGE)
+    resp = client.get("/embed", query_string={"url": CANONICAL, "title": "La Brenne"})
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "<script" not in html and " style=" not in html
+    block = more_block(html)
+    assert block is not None and block["aria-label"] == "Plus de contenu"
+    assert block.find("h2").get_text(strip=True) == "Plus de contenu"
+    links = block.select("li a")
+    assert len(links) == app.config["SITES"]["default"].more == 4
+    for link in links:
+        href = urlsplit(link["href"])
+        assert href.netloc == "www.lequotidien.example"
+        assert parse_qs(href.query)["utm_source"] == ["more_content"]
+        assert link["target"] == "_top"  # the article opens in the reader's page, not the iframe
+        image = link.find("img")
+        assert image["loading"] == "lazy" and image["alt"] == ""
+        assert (image["width"], image["height"]) == ("640", "360")
+        assert image["src"] == CDN_IMAGE
+        assert link.find(class_="ssw-more-headline").get_text(strip=True)
+    assert CANONICAL not in [link["href"].split("?")[0] for link in links]
+    # the page may load exactly the articles' image origin, nothing wider
+    csp = resp.headers["Content-Security-Policy"]
+    img_src = csp.split("img-src ")[1].split(";")[0].split()
+    assert img_src == ["'self'", "https://cdn.lequotidien.example"]
+    assert "script-src" not in csp and "default-src 'none'" in csp
+    assert resp.headers["Cache-Control"] == "public, max-age=300"
+    assert "Set-Cookie" not in resp.headers
+
+
+def test_embed_more_parameter_like_data_more(make_app, redis):
+    app = make_app({"RECOMMEND_MAX_LIMIT": 3})
+    client = app.test_client()
+    seed_catalogue(app, redis, n=5, image=CDN_IMAGE)
+
+    def items(**query):
+        resp = client.get("/embed", query_string={"url": CANONICAL, **query})
+        assert resp.status_code == 200
+        block = more_block(resp.get_data(as_text=True))
+        return None if block is None else len(block.select("li"))
+
+    assert items(more="2") == 2
+    assert items(more="0") is None  # 0 hides the block
+    assert items(more="999") == 3  # bounded by RECOMMEND_MAX_LIMIT
+    assert items() == 3  # the site's 4, bounded too
+    hidden = client.get("/embed", query_string={"url": CANONICAL, "more": "0"})
+    assert "img-src 'self';" in hidden.headers["Content-Security-Policy"]
+    for bad in ("-1", "two", "1.5", "²", "<b>"):
+        resp = client.get("/embed", query_string={"url": CANONICAL, "more": bad})
+        assert resp.status_code == 400 and resp.json["error"]["code"] == "invalid_more"
+        assert "<b>" not in resp.get_data(as_text=True)
+
+
+def test_embed_language_and_a_site_that_shows_none_by_default(make_app, redis):
+    from conftest import TEST_HOSTS
+
+    app = make_app({"SITES": {"default": {"allowed_hosts": TEST_HOSTS,
+                                          "recommendations": {"more": 0}}}})
+    client = app.test_client()
+    seed_catalogue(app, redis, n=3, image=CDN_IMAGE)
+    assert more_block(client.get("/embed", query_string={"url": CANONICAL}).get_data(as_text=True)) is None
+    block = more_block(client.get("/embed", query_string={"url": CANONICAL, "more": "2",
+                                                          "lang": "de"}).get_data(as_text=True))
+    assert block.find("h2").get_text(strip=True) == "Mehr Inhalte" and block["lang"] == "de"
+    assert len(block.select("li")) == 2
+
+
+def test_embed_shows_no_empty_box_for_an_empty_catalogue(client, redis):
+    resp = client.get("/embed", query_string={"url": CANONICAL})
+    assert resp.status_code == 200 and more_block(resp.get_data(as_text=True)) is None
+    assert resp.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_embed_escapes_catalogue_text(app, client, redis):
+    from share_service.catalogue import store
+    from share_service.catalogue.records import normalize
+
+    site = app.config["SITES"]["default"]
+    hostile = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+    raw = [{"url": CANONICAL, "title": "La Brenne"},
+           {"url": "https://www.lequotidien.example/x", "title": hostile, "section": hostile,
+            "image": 'https://cdn.lequotidien.example/a.jpg?"><script>'}]
+    store.save_articles(redis, site.id, [normalize(r, site, "push") for r in raw])
+    html = client.get("/embed", query_string={"url": CANONICAL}).get_data(as_text=True)
+    assert "<script" not in html and "<img src=x" not in html
+    block = more_block(html)
+    assert block.find(class_="ssw-more-headline").get_text() == hostile
+
+
+def test_embed_without_redis_still_answers_without_the_block(make_app, tmp_path):
+    app = make_app({"REDIS_URL": f"unix://{tmp_path}/no-redis-here.sock",
+                    "REDIS_SOCKET_TIMEOUT": 0.2, "REDIS_CONNECT_TIMEOUT": 0.2})
+    resp = app.test_client().get("/embed", query_string={"url": CANONICAL, "more": "4"})
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert html.count('class="ssw-link ') == 6 and more_block(html) is None
+    assert resp.headers["Cache-Control"] == "public, max-age=30"  # comes back soon

@@ -14,7 +14,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from support import BROWSER_UA, flush_recorder
+from support import BROWSER_UA, CANONICAL, flush_recorder, seed_catalogue
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -23,7 +23,6 @@ from share_service.storage import keyspace
 
 pytestmark = pytest.mark.browser
 
-CANONICAL = "https://www.lequotidien.example/2026/11/26/la-brenne-a-l-air-libre.html"
 OG_TITLE = "La Brenne « à l’air libre » : 800 mètres rendus à la ville"
 UTM = "utm_medium=social&utm_campaign=share"
 DEEP_ACTIVE = """() => { let a = document.activeElement;
@@ -333,32 +332,6 @@ def test_keyboard_only_tab_order_qr_dialog_escape_and_copy(live_server, host_sit
 
 
 # --- « Plus de contenu » -------------------------------------------------------------------------------
-def seed_catalogue(service, redis, n=5):
-    from share_service.catalogue import store
-    from share_service.catalogue.records import normalize
-
-    site = service.app.config["SITES"]["default"]
-    now = int(time.time())
-    raw = [{"url": CANONICAL, "title": "La Brenne à l'air libre", "section": "Environnement",
-            "tags": ["rivière", "ville"], "published": now - 3600}]
-    titles = [("Crues : le nouveau plan de prévention de la Loire", "Environnement"),
-              ("Des saules sur les berges pour rafraîchir la ville", "Sciences"),
-              ("Le festival du conte s'installe au bord de l'eau", "Culture"),
-              ("Canoë : une section pour les 8-12 ans sur la rivière", "Sport"),
-              ("Une navette gratuite entre le parking relais et la gare", "Transports")]
-    for i, (title, section) in enumerate(titles[:n]):
-        raw.append({
-            "url": f"https://www.lequotidien.example/2026/11/2{i}/article-{i}.html",
-            "title": title, "section": section,
-            # an image the strict-CSP page may load (img-src: the service)
-            "image": f"{service.url}/static/demo-lead.svg",
-            "image_width": 640, "image_height": 360,
-            "description": "La rivière revient en ville.", "tags": ["rivière", "ville"],
-            "published": now - 86400 * (i + 1),
-        })
-    store.save_articles(redis, site.id, [normalize(r, site, "push") for r in raw])
-
-
 def test_plus_de_contenu_renders_recommendations_and_records_impression_and_click(
         live_server, host_site, reader, redis):
     seed_catalogue(live_server, redis)
@@ -382,10 +355,89 @@ def test_plus_de_contenu_renders_recommendations_and_records_impression_and_clic
     titles = [items.nth(i).locator(".ti").inner_text() for i in range(3)]
     assert len(set(titles)) == 3 and all(t for t in titles)
     box.scroll_into_view_if_needed()
-    settle(lambda: totals(live_server, redis).get("rec_impression", 0), 1)
+    # the answer names no method (words until semantic recommendations exist): "words"
+    settle(lambda: totals(live_server, redis).get("rec_impression:words", 0), 1)
     items.nth(0).click()
     reader.wait_for_url("https://www.lequotidien.example/**")
-    settle(lambda: totals(live_server, redis).get("rec_click", 0), 1)
+    settle(lambda: totals(live_server, redis).get("rec_click:words", 0), 1)
+    assert "rec_impression" not in totals(live_server, redis)  # every event says its method
+
+
+def test_the_one_script_tag_shows_the_sites_plus_de_contenu(live_server, host_site, reader, redis):
+    """No data-more: the site's default (recommendations.more, 4) from the injected config."""
+    seed_catalogue(live_server, redis)
+    page_url = host_site.add("/d.html", "<div data-share-widget></div>", live_server.url)
+    reader.goto(page_url)
+    host = bar(reader)
+    host.locator("section.mc li").first.wait_for()
+    assert host.locator("section.mc li").count() == live_server.app.config["SITES"]["default"].more == 4
+    assert reader.get_by_role("heading", name="Plus de contenu").is_visible()
+    assert reader.errors == [] and reader.third_party == []
+
+
+def test_data_more_0_hides_plus_de_contenu_and_asks_nothing(live_server, host_site, reader, redis):
+    seed_catalogue(live_server, redis)
+    asked = []
+    reader.on("request", lambda r: "/api/v1/recommendations" in r.url and asked.append(r.url))
+    page_url = host_site.add("/z.html", '<div data-share-widget data-more="0"></div>'
+                             '<share-buttons more="0"></share-buttons>', live_server.url)
+    reader.goto(page_url)
+    bar(reader, 0)
+    bar(reader, 1)
+    reader.wait_for_load_state("networkidle")
+    assert reader.locator("[data-share-widget], share-buttons").evaluate_all(
+        "hosts => hosts.map(h => h.shadowRoot.querySelectorAll('section.mc').length)") == [0, 0]
+    assert asked == []
+
+
+def test_a_site_that_shows_none_by_default(make_app, redis, host_site, reader):
+    """recommendations.more = 0: no box (and no request) unless the page asks with data-more."""
+    from conftest import TEST_HOSTS, LiveServer
+
+    service = LiveServer(make_app({"SITES": {"default": {
+        "allowed_hosts": TEST_HOSTS, "cors_origins": [host_site.url],
+        "recommendations": {"more": 0}}}}))
+    try:
+        seed_catalogue(service, redis)
+        asked = []
+        reader.on("request", lambda r: "/api/v1/recommendations" in r.url and asked.append(r.url))
+        page_url = host_site.add("/n0.html", '<div data-share-widget></div>'
+                                 '<div data-share-widget data-more="2"></div>', service.url)
+        reader.goto(page_url)
+        bar(reader, 1).locator("section.mc li").first.wait_for()
+        assert bar(reader, 1).locator("section.mc li").count() == 2
+        assert bar(reader, 0).locator("section.mc").count() == 0
+        assert len(asked) == 1 and "limit=2" in asked[0]
+    finally:
+        service.stop()
+
+
+def test_beacons_carry_the_method_of_the_recommendations(live_server, host_site, reader, redis):
+    """The answer says how its items were chosen ("method": "semantic"); the impression and the
+    click are counted under that method."""
+    import json
+
+    seed_catalogue(live_server, redis)
+
+    def semantic(route):
+        answer = route.fetch()
+        data = answer.json()
+        assert "method" not in data or data["method"] in ("words", "semantic")
+        route.fulfill(response=answer, body=json.dumps({**data, "method": "semantic"}))
+
+    reader.route("**/api/v1/recommendations**", semantic)
+    page_url = host_site.add("/sem.html", '<div data-share-widget data-more="2"></div>',
+                             live_server.url)
+    reader.goto(page_url)
+    box = bar(reader).locator("section.mc")
+    box.wait_for()
+    box.scroll_into_view_if_needed()
+    settle(lambda: totals(live_server, redis).get("rec_impression:semantic", 0), 1)
+    box.locator("li a").first.click()
+    reader.wait_for_url("https://www.lequotidien.example/**")
+    settle(lambda: totals(live_server, redis).get("rec_click:semantic", 0), 1)
+    fields = totals(live_server, redis)
+    assert not [f for f in fields if f.startswith("rec_") and "semantic" not in f]
 
 
 def test_plus_de_contenu_stays_hidden_when_nothing_to_show(live_server, host_site, reader, redis):
@@ -585,6 +637,41 @@ def test_embed_frames_on_the_sites_origins_only(live_server, host_site, reader):
         assert refused
     finally:
         other.stop()
+
+
+def test_embed_plus_de_contenu_in_an_iframe_opens_articles_in_the_readers_page(
+        live_server, host_site, reader, redis, artifacts_dir):
+    """/embed in the publisher's iframe: « Plus de contenu » without any script, its images
+    loaded under the page's own CSP (no violation), a click opening the article in the top
+    page (not inside the small frame)."""
+    from urllib.parse import quote
+
+    from axe_playwright_python.sync_playwright import Axe
+
+    seed_catalogue(live_server, redis, n=3)
+    src = f"{live_server.url}/embed?url={quote(CANONICAL, safe='')}&title=Titre&theme=dark"
+    frame_html = f'<iframe src="{src}" title="Partager cet article" width="900" height="420"></iframe>'
+    violations = []
+    reader.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
+    page_url = host_site.add("/frame-more.html", frame_html, live_server.url)
+    reader.goto(page_url)
+    frame = reader.frame_locator("iframe")
+    region = frame.get_by_role("region", name="Plus de contenu")
+    links = region.get_by_role("link")
+    assert links.count() == 3
+    embed = next(f for f in reader.frames if "/embed?" in f.url)
+    embed.wait_for_function("""() => [...document.querySelectorAll('.ssw-more img')]
+        .filter(e => e.complete && e.naturalWidth > 0).length === 3""")
+    assert frame.locator("script").count() == 0
+    reader.screenshot(path=f"{artifacts_dir}/embed-more-dark.png")
+    first = links.first.get_attribute("href")
+    assert "utm_source=more_content" in first
+    links.first.click()
+    reader.wait_for_url(first)  # the top page navigated
+    assert violations == [] and reader.errors == []
+    reader.goto(src)
+    assert [v["id"] for v in Axe().run(reader).response["violations"]
+            if v["impact"] in ("serious", "critical")] == []
 
 
 def test_plus_de_contenu_and_counts_hidden_when_the_service_api_is_unreachable(live_server, host_site, reader):

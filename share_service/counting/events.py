@@ -3,8 +3,9 @@
 Types (contracts.md): ``share`` (network required), ``copy``, ``qr``, ``native``, ``visit``
 (a clickback; ``network`` is the utm_source: a network id or copy/qr/native/more_content, with
 optional ``utm_medium`` / ``utm_campaign``), ``rec_impression`` and ``rec_click`` (``target``
-required: the clicked article). A batch is one event object or ``{"events": [...]}`` of at most
-:data:`MAX_BATCH`; one invalid event rejects the whole batch (ApiError, nothing counted).
+required: the clicked article; both with an optional ``method``, :data:`REC_METHODS`: how the
+shown recommendations were chosen). A batch is one event object or ``{"events": [...]}`` of at
+most :data:`MAX_BATCH`; one invalid event rejects the whole batch (ApiError, nothing counted).
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ TYPES = ("share", "copy", "qr", "native", "visit", "rec_impression", "rec_click"
 SHARING = frozenset({"share", "copy", "qr", "native"})  # feed the "unique sharers" HyperLogLogs
 MAX_BATCH = 50
 UTM_VALUE = re.compile(r"^[a-z0-9_.-]{1,40}$")
+# How « Plus de contenu » chose its items (the recommendations answer's "method"): shared words
+# or semantic similarity. A rec_impression / rec_click carrying one is counted under the field
+# "<type>:<method>" (stats.queries.fold adds it to the type's total and to the method's own).
+REC_METHODS = ("words", "semantic")
+RECOMMENDATION = frozenset({"rec_impression", "rec_click"})
 
 
 @dataclass(slots=True)
@@ -27,7 +33,8 @@ class Event:
     """One countable event. ``url`` is canonical; ``network`` is the network id (share), the
     utm_source (visit) or empty; ``visitor`` the keyed visitor hash (hex); ``ts`` unix seconds;
     ``utm`` the (source, medium, campaign) triple of a visit when complete; ``target`` the
-    canonical URL of a clicked recommendation."""
+    canonical URL of a clicked recommendation; ``method`` how the recommendations shown were
+    chosen (REC_METHODS), or empty when the client did not say."""
 
     site: str
     type: str
@@ -38,6 +45,7 @@ class Event:
     ts: float = 0.0
     utm: tuple[str, str, str] | None = None
     target: str = ""
+    method: str = ""
 
     def field(self) -> str:
         """The counter-hash field this event increments (contracts.md)."""
@@ -45,6 +53,8 @@ class Event:
             return "share:" + self.network
         if self.type == "visit":
             return "visit:" + self.network
+        if self.method:
+            return self.type + ":" + self.method
         return self.type
 
 
@@ -65,7 +75,7 @@ def parse_event(obj, articles: Articles) -> Event:
     if kind not in TYPES:
         raise ApiError("invalid_event_type", f"'type' must be one of {', '.join(TYPES)}.")
     article = articles.resolve(obj.get("url"), obj.get("site"))
-    network, utm, target = "", None, ""
+    network, utm, target, method = "", None, "", ""
     if kind == "share":
         network = networks.require(obj.get("network"))
     elif kind == "visit":
@@ -78,8 +88,12 @@ def parse_event(obj, articles: Articles) -> Event:
         if obj.get("target") is None:
             raise ApiError("missing_target", "A rec_click event needs the clicked 'target' URL.")
         target = articles.resolve(obj.get("target"), article.site.id).canonical
+    if kind in RECOMMENDATION and obj.get("method") is not None:
+        method = obj["method"]
+        if method not in REC_METHODS:
+            raise ApiError("invalid_method", f"'method' must be one of {', '.join(REC_METHODS)}.")
     return Event(article.site.id, kind, network, article.canonical, article.aid, utm=utm,
-                 target=target)
+                 target=target, method=method)
 
 
 def parse_batch(body, articles: Articles) -> list[Event]:

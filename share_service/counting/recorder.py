@@ -99,7 +99,7 @@ def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
 
     for ev in events:
         day, hour = clock.day_hour(timezone, ev.ts)
-        gkey = (ev.type, ev.network, ev.aid, day, hour, ev.utm)
+        gkey = (ev.type, ev.network, ev.method, ev.aid, day, hour, ev.utm)
         g = groups.get(gkey)
         if g is None:
             sk = site_keys.get((day, hour))

@@ -103,7 +103,7 @@
       layout: pick('layout', /^(vertical|icons|labels)$/, 'horizontal'),
       theme: pick('theme', /^(dark|auto|brand|custom)$/, 'light'),
       counts: flag('counts', false),
-      more: Math.min(12, parseInt(a('more'), 10) || 0),
+      more: Math.min(C.moreMax, parseInt(a('more') ?? site.more, 10) || 0), // the site's default
       copy: flag('copy', true),
       qr: flag('qr', true),
       native: flag('native', true) && !!navigator.share
@@ -243,7 +243,8 @@
   // « Plus de contenu »: recommended articles; nothing shown while empty or unreachable.
   function more(o, w) {
     getJSON('api/v1/recommendations', { url: o.url, limit: o.more }).then(data => {
-      const items = data.items.slice(0, o.more), id = uid();
+      // how the items were chosen ("words" or "semantic"), reported with the beacons
+      const items = data.items.slice(0, o.more), id = uid(), method = data.method || 'words';
       if (!items[0]) return;
       const box = h('section', { class: 'mc', 'aria-labelledby': id }, [h('h2', { id }, [o.m.more]), h('ul', { role: 'list' }, items.map(it => {
         const a = h('a', { href: it.url }, [
@@ -251,7 +252,7 @@
           it.section && h('span', { class: 'se' }, [it.section]),
           h('span', { class: 'ti' }, [it.title])
         ]);
-        on(a, 'click', () => beacon({ type: 'rec_click', url: o.url, target: it.canonical_url || it.url }));
+        on(a, 'click', () => beacon({ type: 'rec_click', url: o.url, target: it.canonical_url || it.url, method }));
         return h('li', null, [a]);
       }))]);
       w.append(box);
@@ -259,7 +260,7 @@
       const io = new IntersectionObserver(entries => {
         if (entries[0].isIntersecting) {
           io.disconnect();
-          beacon({ type: 'rec_impression', url: o.url });
+          beacon({ type: 'rec_impression', url: o.url, method });
         }
       }, { threshold: 0.25 });
       io.observe(box);

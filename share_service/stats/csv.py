@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
-from .queries import SCALARS
+from .queries import REC_FIELDS, SCALARS
 
 
 def _num(v) -> str:
@@ -26,6 +26,11 @@ def summary_rows(data: dict) -> Iterator[list]:
     for src, v in cur["clickbacks_by_source"].items():
         yield [f"visit:{src}", v, prev["clickbacks_by_source"].get(src, 0),
                _num(change["clickbacks_by_source"][src])]
+    # « Plus de contenu » per method: rec_impression:words, rec_click:words, rec_ctr:words, ...
+    for method, by in cur["rec_by_method"].items():
+        for name in (*REC_FIELDS, "rec_ctr"):
+            yield [f"{name}:{method}", _num(by[name]), _num(prev["rec_by_method"][method][name]),
+                   _num(change["rec_by_method"][method][name])]
 
 
 def _series_columns(points) -> list[str]:

@@ -9,7 +9,9 @@ Everything is read from the counters the counting engine writes (key names: stor
 - ``keyspace.article_urls`` / ``keyspace.article``  canonical URL / catalogue record (title)
 
 Counter fields: ``share:<network>``, ``copy``, ``qr``, ``native``, ``visit:<source>``,
-``rec_impression``, ``rec_click``, ``utm:<source>|<medium>|<campaign>``.
+``rec_impression``, ``rec_click`` (and ``rec_impression:<method>``, ``rec_click:<method>`` for
+events that said how their recommendations were chosen, counting.events.REC_METHODS),
+``utm:<source>|<medium>|<campaign>``.
 
 Ranges (``params.Range``) are inclusive local dates in the site's time zone; the previous period
 is the same number of days just before ``from``.
@@ -28,7 +30,11 @@ Definitions:
 - ``clickbacks``: visits that arrived through one of our tagged links (``visit:*``).
 - ``amplification``: clickbacks per share action — overall ``clickbacks / (total + copy + qr +
   native)``; per network ``visit:<n> / share:<n>``; per channel ``visit:copy / copy`` etc.
-- ``rec_ctr``: ``rec_click / rec_impression``.
+- ``rec_impression`` / ``rec_click``: every « Plus de contenu » impression / click, whatever its
+  method (``rec_impression`` + ``rec_impression:*``); ``rec_ctr``: ``rec_click / rec_impression``.
+- ``rec_by_method``: ``{method: {rec_impression, rec_click, rec_ctr}}`` for each of
+  REC_METHODS, from the events that named their method (older clients did not: their events
+  count in the overall figures only).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from ..counting.events import REC_METHODS
 from ..errors import ApiError
 from ..storage import keyspace, scripts
 from .params import Range, day_id
@@ -52,9 +59,13 @@ TOP = scripts.load(__file__, "top")        # lua/top.lua
 
 
 # --- folding counter hashes ------------------------------------------------------------------
+REC_FIELDS = ("rec_impression", "rec_click")
+
+
 def empty_figures() -> dict:
     return {"total": 0, "networks": {}, "copy": 0, "qr": 0, "native": 0, "clickbacks": 0,
-            "clickbacks_by_source": {}, "rec_impression": 0, "rec_click": 0}
+            "clickbacks_by_source": {}, "rec_impression": 0, "rec_click": 0,
+            "rec_by_method": {m: {"rec_impression": 0, "rec_click": 0} for m in REC_METHODS}}
 
 
 def fold(into: dict, counters: dict, network: str | None = None) -> dict:
@@ -76,6 +87,12 @@ def fold(into: dict, counters: dict, network: str | None = None) -> dict:
             into["clickbacks_by_source"][src] = into["clickbacks_by_source"].get(src, 0) + n
         elif field in ("copy", "qr", "native", "rec_impression", "rec_click"):
             into[field] += n
+        elif field.startswith("rec_"):  # rec_impression:<method>, rec_click:<method>
+            kind, _, method = field.partition(":")
+            if kind in REC_FIELDS:
+                into[kind] += n
+                if method in into["rec_by_method"]:
+                    into["rec_by_method"][method][kind] += n
     return into
 
 
@@ -95,6 +112,8 @@ def finish(fig: dict) -> dict:
         per.setdefault(net, _ratio(0, shares))
     fig["amplification_by_source"] = dict(sorted(per.items()))
     fig["rec_ctr"] = _ratio(fig["rec_click"], fig["rec_impression"])
+    for by in fig["rec_by_method"].values():
+        by["rec_ctr"] = _ratio(by["rec_click"], by["rec_impression"])
     fig["networks"] = dict(sorted(fig["networks"].items(), key=lambda kv: (-kv[1], kv[0])))
     fig["clickbacks_by_source"] = dict(
         sorted(fig["clickbacks_by_source"].items(), key=lambda kv: (-kv[1], kv[0])))
@@ -226,6 +245,9 @@ def summary(r, site, rng: Range, network: str | None = None,
     change["clickbacks_by_source"] = {
         s: _change(v, old["clickbacks_by_source"].get(s, 0))
         for s, v in cur["clickbacks_by_source"].items()}
+    change["rec_by_method"] = {
+        m: {k: _change(v, old["rec_by_method"][m][k]) for k, v in by.items()}
+        for m, by in cur["rec_by_method"].items()}
     return {
         "site": site.id,
         **rng.as_dict(),

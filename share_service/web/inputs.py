@@ -2,7 +2,8 @@
 
 Blueprints never import each other; what several of them read from a request lives here:
 this service's public base URL, the (site, article) a request names (through the app's one
-:class:`~share_service.sharing.articles.Articles` resolver) and the share payload.
+:class:`~share_service.sharing.articles.Articles` resolver), the share payload and the
+server-rendered « Plus de contenu » block a page asks for (``more``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 from flask import current_app, request
 
 from ..config import Site
+from ..errors import ApiError
+from ..extensions import redis_client
+from ..recommend.more import more_content
 from ..sharing import payload
 from ..sharing.articles import Article, Articles
 
@@ -47,3 +51,28 @@ def share_payload_from_request() -> dict:
         lang=args.get("lang"),
         max_url_length=current_app.config["MAX_URL_LENGTH"],
     )
+
+
+def more_count(site: Site) -> int:
+    """How many « Plus de contenu » items the query's ``more`` asks for, like the widget's
+    data-more: 0 hides the block; absent, the site's ``recommendations.more``; at most
+    RECOMMEND_MAX_LIMIT (larger asks are bounded). Not a whole number: 400 invalid_more."""
+    maximum = int(current_app.config["RECOMMEND_MAX_LIMIT"])
+    raw = request.args.get("more")
+    if raw is None or raw == "":
+        return min(site.more, maximum)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
+        raise ApiError("invalid_more", "'more' must be a whole number of items "
+                                       f"(0 hides « Plus de contenu »; at most {maximum}).")
+    return min(int(raw), maximum)
+
+
+def more_block(site: Site, canonical_url: str) -> list[dict] | None:
+    """The server-rendered « Plus de contenu » items the request asks for (``more``): ``[]``
+    when none are asked or the catalogue has none, ``None`` when they cannot be had now (the
+    page is then rendered without the block). See :mod:`share_service.recommend.more`."""
+    count = more_count(site)
+    if not count:
+        return []
+    return more_content(current_app.extensions["recommender"], redis_client(), site,
+                        canonical_url, count)

@@ -1,6 +1,7 @@
 -- series.lua: one text line per counter HASH (a day or an hour), folded inside Redis
 -- (share_service.stats.queries: timeseries, article):
 --   "<shares> <copy> <qr> <native> <clickbacks> <rec_impression> <rec_click> <net>=<n>,<net>=<n>"
+-- rec_impression and rec_click include their per-method fields (rec_impression:<method>, ...).
 --
 -- KEYS: [series cache STRING (only when ARGV[2] == "1")], closed hashes, open hashes
 -- ARGV[1]: a network id to keep only its shares and clickbacks, or ""
@@ -23,6 +24,9 @@ local function line(key)
       if net == '' or string.sub(f, 7) == net then visit = visit + v end
     elseif c[f] ~= nil then
       c[f] = c[f] + v
+    elseif head == 'rec_im' or head == 'rec_cl' then  -- rec_impression:<method>, rec_click:<method>
+      local kind = string.match(f, '^(rec_%a+):')
+      if kind == 'rec_impression' or kind == 'rec_click' then c[kind] = c[kind] + v end
     end
   end
   return string.format('%d %d %d %d %d %d %d ', share, c.copy, c.qr, c.native, visit,

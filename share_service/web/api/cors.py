@@ -1,8 +1,11 @@
 """CORS for the widget API: browsers on a site's own pages may call these endpoints.
 
 Only the resolved site's origins (``Site.allowed_origins()``: its ``cors_origins``, else https://
-and http:// of its allowed hosts) get ``Access-Control-Allow-Origin`` (the origin itself, never
-``*``); other origins get no CORS header at all, so their scripts cannot read the answer. No
+and http:// of its allowed hosts — on any port for localhost, 127.0.0.1 and [::1], a publisher's
+development server — plus ``CORS_ORIGINS`` for the default site) get
+``Access-Control-Allow-Origin`` (the origin itself, never ``*``); an entry ``scheme://host:*``
+matches that scheme and host on any port. Other origins get no CORS header at all, so their
+scripts cannot read the answer. No
 credentials are ever allowed (the widget API uses no cookie). Every answer of these paths carries
 ``Vary: Origin`` so shared caches keep one copy per origin.
 
@@ -47,13 +50,33 @@ def origin_allowed(settings: dict, origin: str | None, site_id: str | None,
             return False
     else:
         sites = list(settings["SITES"].values())
-    return any(origin in _origins(s) for s in sites)
+    for site in sites:
+        exact, any_port = _origins(site)
+        if origin in exact or (any_port and _without_port(origin) in any_port):
+            return True
+    return False
 
 
 @lru_cache(maxsize=256)
-def _origins(site) -> frozenset[str]:
-    """A site's allowed origins, normalized (Site is frozen and hashable: cached per site)."""
-    return frozenset(o.lower().rstrip("/") for o in site.allowed_origins())
+def _origins(site) -> tuple[frozenset[str], frozenset[str]]:
+    """A site's allowed origins, normalized: (exact origins, "scheme://host" of the entries
+    accepting any port). Site is frozen and hashable: cached per site."""
+    exact, any_port = set(), set()
+    for entry in site.allowed_origins():
+        entry = entry.lower().rstrip("/")
+        if entry.endswith(":*"):
+            any_port.add(entry[:-2])
+        else:
+            exact.add(entry)
+    return frozenset(exact), frozenset(any_port)
+
+
+def _without_port(origin: str) -> str:
+    """``http://localhost:3000`` -> ``http://localhost``; ``http://[::1]:3000`` -> ``http://[::1]``."""
+    head, sep, port = origin.rpartition(":")
+    if sep and port.isdigit() and "//" in head and not head.endswith(":"):
+        return head
+    return origin
 
 
 def init_app(app) -> None:

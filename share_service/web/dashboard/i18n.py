@@ -91,6 +91,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "skip": "Aller au contenu",
         "n_days": "{n} j",
         "more_content": "« Plus de contenu »",
+        "rec_methods_title": "« Plus de contenu » : taux de clic par méthode",
+        "rec_methods_help": "Comment les articles proposés ont été choisis : par les mots qu'ils partagent avec l'article, ou par la proximité de leur sens (sémantique). Seuls les affichages qui indiquent leur méthode sont répartis ici.",
+        "method": "Méthode",
+        "method_words": "Mots",
+        "method_semantic": "Sémantique",
+        "rec_ctr_change": "Évolution du taux de clic",
     },
     "en": {
         "app": "Share statistics",
@@ -175,6 +181,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "skip": "Skip to content",
         "n_days": "{n} d",
         "more_content": "“More content”",
+        "rec_methods_title": "“More content”: click-through rate by method",
+        "rec_methods_help": "How the suggested articles were chosen: by the words they share with the article, or by how close their meaning is (semantic). Only impressions that name their method are split here.",
+        "method": "Method",
+        "method_words": "Words",
+        "method_semantic": "Semantic",
+        "rec_ctr_change": "Click-through rate change",
     },
 }
 

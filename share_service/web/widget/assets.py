@@ -332,6 +332,8 @@ def widget_config(settings: dict) -> dict:
                 "hosts": list(s.allowed_hosts),
                 "nets": list(s.networks),
                 "lang": s.lang,
+                # « Plus de contenu » items when the page does not say
+                "more": min(s.more, int(settings["RECOMMEND_MAX_LIMIT"])),
                 "utm": (
                     {"source": s.utm.source, "medium": s.utm.medium, "campaign": s.utm.campaign}
                     if s.utm.enabled
@@ -341,6 +343,7 @@ def widget_config(settings: dict) -> dict:
             for s in sites
         ],
         "tracking": sorted(urls.TRACKING_PARAMS),
+        "moreMax": int(settings["RECOMMEND_MAX_LIMIT"]),  # the recommendations API's limit
         "iconBox": ICON_BOX,  # the icons' viewBox is 0 0 iconBox iconBox (see compact_path)
         "icons": icons,  # last: after the code and the words, the paths compress better
     }

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from ...errors import ApiError
 from ...extensions import redis_client
 from ...storage.client import UNAVAILABLE
-from ..inputs import base_url, share_payload_from_request
+from ..inputs import base_url, more_block, share_payload_from_request
 from . import assets as widget_assets
 
 bp = Blueprint("widget", __name__)
@@ -96,26 +96,35 @@ EMBED_THEMES = ("light", "dark", "auto")
 
 @bp.get("/embed")
 def embed():
-    """The server-rendered share bar as a page for an <iframe>: no JavaScript needed."""
+    """The server-rendered share bar and « Plus de contenu » as a page for an <iframe>: no
+    JavaScript at all."""
     from ...sharing import i18n
 
     theme = request.args.get("theme") or "light"
     if theme not in EMBED_THEMES:
         raise ApiError("invalid_theme", f"The 'theme' parameter must be one of {EMBED_THEMES}.")
     payload = share_payload_from_request()
+    site = current_app.config["SITES"][payload["site"]]
+    more = more_block(site, payload["canonical_url"])
     html = render_template(
-        "embed.html", share=payload, messages=i18n.messages(payload["lang"]), theme=theme
+        "embed.html", share=payload, messages=i18n.messages(payload["lang"]), theme=theme,
+        more=more or [], more_target="_top",
     )
     response = current_app.response_class(html, mimetype="text/html")
     # Framable by the site's own origins only. X-Frame-Options cannot name several origins
     # (ALLOW-FROM is obsolete); browsers obey frame-ancestors, which overrides it.
-    site = current_app.config["SITES"][payload["site"]]
     ancestors = " ".join(["'self'", *site.allowed_origins()])
+    # Images: the service's own, and exactly the origins of the recommended articles' images
+    # (they live on the publisher's CDN), known here since the page is rendered with them. Not
+    # a blanket https: — nothing else can be loaded even if markup were ever injected.
+    images = " ".join(["'self'", *dict.fromkeys(i["image_origin"] for i in more or ()
+                                                if i["image"])])
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+        f"default-src 'none'; style-src 'self'; img-src {images}; base-uri 'none'; "
         f"form-action 'none'; frame-ancestors {ancestors}"
     )
-    response.headers["Cache-Control"] = "public, max-age=300"
+    # Without its « Plus de contenu » (Redis unavailable): cached briefly, so it comes back.
+    response.headers["Cache-Control"] = f"public, max-age={300 if more is not None else 30}"
     response.headers["Content-Language"] = payload["lang"]
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
