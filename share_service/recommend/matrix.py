@@ -1,0 +1,258 @@
+"""This worker's copy of a site's article vectors, row i = slot i of the site's ``SiteIndex``,
+and the neighbour search over them. No Flask here.
+
+Kept in sync from the vector change log (``vectors``; one HMGET when nothing changed, only the
+changed vectors otherwise) and saved with the index snapshot. Layout, for n articles:
+
+* ``q8`` (n x 512 int8) and ``scale`` (n float32, 1 / the row's norm): the vectors as stored in
+  Redis, so that a cosine is ``q8[a] . q8[b] * scale[a] * scale[b]``;
+* ``dense`` (n x k float32, contiguous): what one matrix product scans. Up to
+  ``RECOMMEND_SEMANTIC_EXACT_MAX`` articles it holds the vectors themselves (k = 512) and the
+  product gives exact cosines. Past it (a matrix-vector product over 100,000 x 512 floats reads
+  205 MB: about 20 ms on one core here), it holds their projection on the
+  ``RECOMMEND_SEMANTIC_COARSE_DIMS`` main axes of the site's vectors (uncentred PCA, fitted on
+  up to 20,000 of them, refitted when the catalogue doubles): the product over n x k picks the
+  ``RERANK`` best candidates, whose exact cosines are then computed from ``q8``
+  (bench/recommend.py measures the recall of this two-step search against the exact one).
+
+Rows are moved with the index: a re-indexed article keeps its vector (its text may not have
+changed: the embedder skips it then, and re-embeds it otherwise), a compaction reorders them,
+a vector that arrives before its article is kept aside until the index sees the article.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+import numpy as np
+
+from ..storage import client as storage_client
+from ..storage import keyspace
+from . import vectors
+
+log = logging.getLogger("share_service.recommend")
+LOAD_CHUNK = 2000
+RERANK = 400              # coarse candidates whose exact cosine is computed (projected mode)
+FIT_SAMPLE = 20000
+MAX_ORPHANS = 10000
+
+
+class SlotVectors:
+    def __init__(self, site_id: str, model: str, exact_max: int = 20000,
+                 coarse_dims: int = 128):
+        self.site_id, self.model = site_id, model
+        self.exact_max, self.coarse_dims = int(exact_max), int(coarse_dims)
+        self.capacity = 1024
+        self.dim = 0
+        self.forget()
+
+    # -- state ---------------------------------------------------------------------------------
+    def forget(self) -> None:
+        """Drop every row (the index was rebuilt: slots changed); the next sync reloads all."""
+        self.epoch: str | None = None
+        self.seq = 0
+        self.count = 0
+        self.proj: np.ndarray | None = None
+        self.fitted_rows = 0
+        self.orphans: OrderedDict[str, bytes] = OrderedDict()
+        self.has = np.zeros(self.capacity, dtype=bool)
+        self.q8 = self.scale = self.dense = None
+        if self.dim:
+            self._allocate()
+
+    def _allocate(self) -> None:
+        self.q8 = np.zeros((self.capacity, self.dim), dtype=np.int8)
+        self.scale = np.zeros(self.capacity, dtype=np.float32)
+        self.dense = np.zeros((self.capacity, self.width), dtype=np.float32)
+
+    @property
+    def width(self) -> int:
+        return self.dim if self.proj is None else self.proj.shape[1]
+
+    @property
+    def mode(self) -> str:
+        return "exact" if self.proj is None else f"projected {self.width}"
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.has, self.q8, self.scale, self.dense)
+                   if a is not None)
+
+    def grow(self, capacity: int) -> None:
+        """The index grew to ``capacity`` slots."""
+        if capacity <= self.capacity:
+            return
+        old = (self.has, self.q8, self.scale, self.dense)
+        self.capacity = capacity
+        self.has = np.zeros(capacity, dtype=bool)
+        self.has[: len(old[0])] = old[0]
+        if self.dim:
+            self._allocate()
+            for new, prev in zip((self.q8, self.scale, self.dense), old[1:], strict=True):
+                new[: len(prev)] = prev
+
+    def has_row(self, slot: int | None) -> bool:
+        return slot is not None and slot < self.capacity and bool(self.has[slot])
+
+    def copy(self, old: int, new: int) -> None:
+        """An article moved from slot ``old`` to ``new``: its vector goes with it."""
+        self.q8[new], self.scale[new], self.dense[new] = self.q8[old], self.scale[old], \
+            self.dense[old]
+        if not self.has[new]:
+            self.has[new] = True
+            self.count += 1
+
+    def drop(self, slot: int) -> None:
+        if slot < self.capacity and self.has[slot]:
+            self.has[slot] = False
+            self.count -= 1
+
+    def adopt(self, aid: str, slot: int) -> None:
+        """The index added ``aid`` at ``slot``: take its vector if it arrived first."""
+        blob = self.orphans.pop(aid, None) if self.orphans else None
+        if blob is not None:
+            self._set_rows(np.array([slot]), [blob])
+
+    def reorder(self, old_slots: list[int], capacity: int) -> None:
+        """The index compacted itself: new slot i is old slot ``old_slots[i]``."""
+        idx = np.array(old_slots, dtype=np.int64)
+        has = np.zeros(capacity, dtype=bool)
+        has[: len(idx)] = self.has[idx] if len(idx) else False
+        if self.dim:
+            q8 = np.zeros((capacity, self.dim), dtype=np.int8)
+            scale = np.zeros(capacity, dtype=np.float32)
+            dense = np.zeros((capacity, self.width), dtype=np.float32)
+            q8[: len(idx)], scale[: len(idx)], dense[: len(idx)] = \
+                self.q8[idx], self.scale[idx], self.dense[idx]
+            self.q8, self.scale, self.dense = q8, scale, dense
+        self.has, self.capacity = has, capacity
+        self.count = int(has.sum())
+
+    # -- syncing from Redis --------------------------------------------------------------------
+    def sync(self, client, slot_of: dict[str, int]) -> bool:
+        """Apply the vector changes made since the last sync. True if any."""
+        vseq = keyspace.vector_seq(self.site_id, self.model)
+        epoch, seq = client.hmget(vseq, "epoch", "seq")
+        seq = int(seq or 0)
+        if epoch != self.epoch or seq < self.seq:
+            if self.epoch is not None:
+                log.info("vectors of %s were replaced: reloading them", self.site_id)
+            self.forget()
+            self.epoch = epoch
+            if epoch is None:
+                return False
+        elif seq == self.seq:
+            return False
+        changes = client.zrangebyscore(keyspace.vector_changes(self.site_id, self.model),
+                                       f"({self.seq}", "+inf", withscores=True)
+        if not changes:
+            return False
+        changes.sort(key=lambda item: item[1])
+        binary = storage_client.binary(client)
+        key = keyspace.vectors(self.site_id, self.model)
+        for start in range(0, len(changes), LOAD_CHUNK):
+            aids = [aid for aid, _ in changes[start:start + LOAD_CHUNK]]
+            slots, blobs = [], []
+            for aid, blob in zip(aids, binary.hmget(key, *aids), strict=True):
+                slot = slot_of.get(aid)
+                if blob is None:
+                    self.orphans.pop(aid, None)
+                    if slot is not None:
+                        self.drop(slot)
+                elif slot is None:
+                    self.orphans[aid] = blob
+                    self.orphans.move_to_end(aid)
+                    while len(self.orphans) > MAX_ORPHANS:
+                        self.orphans.popitem(last=False)
+                else:
+                    slots.append(slot)
+                    blobs.append(blob)
+            if slots:
+                self._set_rows(np.array(slots, dtype=np.int64), blobs)
+        self.seq = int(changes[-1][1])
+        self._choose_mode()
+        return True
+
+    def _set_rows(self, slots: np.ndarray, blobs: list[bytes]) -> None:
+        q8, _ = vectors.unpack_many(blobs)
+        if not self.dim:
+            self.dim = q8.shape[1]
+            self._allocate()
+        elif q8.shape[1] != self.dim:
+            log.warning("vectors of %s: %d dimensions, expected %d: ignored", self.site_id,
+                        q8.shape[1], self.dim)
+            return
+        rows = q8.astype(np.float32)
+        norms = np.linalg.norm(rows, axis=1)
+        inv = np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
+        rows *= inv[:, None]
+        self.count += int((~self.has[slots]).sum())
+        self.q8[slots], self.scale[slots], self.has[slots] = q8, inv, True
+        self.dense[slots] = rows if self.proj is None else rows @ self.proj
+
+    def _unit(self, slots: np.ndarray) -> np.ndarray:
+        return self.q8[slots].astype(np.float32) * self.scale[slots][:, None]
+
+    def _choose_mode(self) -> None:
+        if self.count > (self.exact_max if self.proj is None else 2 * self.fitted_rows):
+            self._fit()
+        elif self.proj is not None and self.count < self.exact_max // 2:
+            self.proj, self.fitted_rows = None, 0
+            self._rebuild_dense()
+
+    def _fit(self) -> None:
+        """Uncentred PCA of (a deterministic sample of) the rows: the k axes that keep most of
+        every dot product."""
+        rows = np.flatnonzero(self.has)
+        sample = rows[:: max(1, len(rows) // FIT_SAMPLE)]
+        x = self._unit(sample)
+        _, vecs = np.linalg.eigh((x.T @ x).astype(np.float64))
+        k = min(self.coarse_dims, self.dim)
+        proj = vecs[:, ::-1][:, :k].astype(np.float32)
+        # a deterministic sign per axis (eigh may flip one between runs of other data)
+        proj *= np.where(proj[np.abs(proj).argmax(axis=0), np.arange(k)] < 0, -1.0, 1.0)
+        self.proj, self.fitted_rows = np.ascontiguousarray(proj), len(rows)
+        self._rebuild_dense()
+
+    def _rebuild_dense(self) -> None:
+        self.dense = np.zeros((self.capacity, self.width), dtype=np.float32)
+        rows = np.flatnonzero(self.has)
+        for start in range(0, len(rows), 8192):
+            part = rows[start:start + 8192]
+            unit = self._unit(part)
+            self.dense[part] = unit if self.proj is None else unit @ self.proj
+
+    # -- querying ------------------------------------------------------------------------------
+    def coverage(self, mask: np.ndarray) -> float:
+        """Share of the ``mask`` slots that have a vector."""
+        total = int(mask.sum())
+        return float((mask & self.has[: len(mask)]).sum()) / total if total else 0.0
+
+    def similar(self, slot: int, mask: np.ndarray, count: int) -> tuple[dict[int, float], float]:
+        """The ``count`` slots among ``mask`` (with a vector) of highest cosine with ``slot``,
+        as {slot: cosine}, and the mean cosine over every such slot (the query's baseline)."""
+        n = len(mask)
+        cand = np.flatnonzero(mask & self.has[:n])
+        if not len(cand) or not self.has_row(slot):
+            return {}, 0.0
+        scores = self.dense[:n] @ self.dense[slot]     # the one matrix product
+        found = scores[cand]
+        mean = float(found.mean())
+        keep = min(len(cand), count if self.proj is None else max(count, RERANK))
+        if keep < len(cand):
+            part = np.argpartition(-found, keep - 1)[:keep]
+            cand, found = cand[part], found[part]
+        if self.proj is not None:
+            found = self.cosines(slot, cand)
+            if count < len(cand):
+                part = np.argpartition(-found, count - 1)[:count]
+                cand, found = cand[part], found[part]
+        return dict(zip(cand.tolist(), found.tolist(), strict=True)), mean
+
+    def cosines(self, slot: int, slots: np.ndarray) -> np.ndarray:
+        """Exact cosines (from the int8 vectors) of ``slot`` with each of ``slots``."""
+        slots = np.asarray(slots, dtype=np.int64)
+        if not len(slots):
+            return np.zeros(0, dtype=np.float32)
+        dots = self.q8[slots].astype(np.float32) @ self.q8[slot].astype(np.float32)
+        return dots * self.scale[slots] * self.scale[slot]
