@@ -70,10 +70,10 @@ class RecommendWeights:
     """How « Plus de contenu » weighs its signals ([site_defaults.recommendations.weights]
     in config/defaults.toml documents each)."""
 
-    semantic: float = 0.5
-    content: float = 0.3
-    tags: float = 0.125
-    section: float = 0.075
+    semantic: float = 0.85
+    content: float = 0.09
+    tags: float = 0.0375
+    section: float = 0.0225
     recency: float = 0.15
     popularity: float = 0.15
 
