@@ -86,7 +86,7 @@ def embed_command(site_id, everything, watch, batch):
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sites = _sites(settings, site_id)
     client = redis_client()
-    model = embedding.Embedder()
+    model = embedding.Embedder(threads=settings["RECOMMEND_EMBED_THREADS"])
     batch = batch or int(settings["RECOMMEND_EMBED_BATCH"])
     tty = sys.stderr.isatty() and not watch
     interval = float(settings["RECOMMEND_EMBED_INTERVAL"])
