@@ -308,3 +308,45 @@ def test_blend_ranks_the_same_story_above_same_words_on_a_hard_catalogue(redis, 
     assert words["methods"] == {"words": 70} and blend["methods"] == {"semantic": 70}
     assert words["p5"] < 0.2
     assert blend["p5"] >= 2 * words["p5"] and blend["p5"] >= 0.3
+
+
+def test_follower_compacted_and_fresh_workers_agree_with_vectors(redis):
+    """Vectors follow the index's slots through re-indexing and compaction: a worker that saw
+    every change answers like a fresh one (synthetic vectors written like the embedder's)."""
+    settings, site = settings_and_site()
+    corpus_spec = importlib.util.spec_from_file_location(
+        "bench_corpus", Path(__file__).parent.parent / "bench" / "corpus.py")
+    corpus = importlib.util.module_from_spec(corpus_spec)
+    corpus_spec.loader.exec_module(corpus)
+    records = [normalize(a, site, "push") for a in corpus.make_corpus(
+        900, seed=21, now=NOW, own_title=0.3, own_description=0.2, noise=0.1)]
+    rng = np.random.default_rng(3)
+
+    def write_vectors(recs):
+        rows = rng.standard_normal((len(recs), 512)).astype(np.float32)
+        args = ["e", 0, "x"]
+        for r, blob in zip(recs, vectors.pack_many(rows, [b"\0" * 8] * len(recs)), strict=True):
+            args += [keyspace.article_id(r["url"]), blob]
+        vectors.SAVE(redis, keys=[keyspace.vectors("default", MODEL_ID),
+                                  keyspace.vector_seq("default", MODEL_ID),
+                                  keyspace.vector_changes("default", MODEL_ID)], args=args)
+
+    follower = Recommender(settings, cache_size=0)
+    for start in range(0, 900, 300):
+        store.save_articles(redis, "default", records[start:start + 300])
+        write_vectors(records[start:start + 300])
+        follower.recommend(redis, site, records[0]["url"], 5, now=NOW)
+    for round_ in range(2):   # 700 articles rewritten twice: 1,400 dead slots, then compaction
+        store.save_articles(redis, "default", [
+            dict(r, description=r["description"] + f" Mise à jour {round_}.")
+            for r in records[:700]])
+        if round_:
+            write_vectors(records[:350])       # half of them get a new vector too
+        follower.recommend(redis, site, records[0]["url"], 5, now=NOW)
+    index = follower.indexes["default"]
+    assert index.dead == 0 and len(index.aids) == 900 and index.vectors.count == 900
+    fresh = Recommender(settings, cache_size=0)
+    for r in records[::45]:
+        a = follower.recommend(redis, site, r["url"], 6, debug=True, now=NOW)
+        b = fresh.recommend(redis, site, r["url"], 6, debug=True, now=NOW)
+        assert a["method"] == "semantic" and a == b

@@ -77,14 +77,23 @@ class SlotVectors:
         self.fitted_rows = 0
         self.orphans: OrderedDict[str, bytes] = OrderedDict()
         self.has = np.zeros(self.capacity, dtype=bool)
+        self.rows = 0          # rows allocated in q8, scale, dense (slots with a vector < rows)
         self.q8 = self.scale = self.dense = None
-        if self.dim:
-            self._allocate()
 
-    def _allocate(self) -> None:
-        self.q8 = np.zeros((self.capacity, self.dim), dtype=np.int8)
-        self.scale = np.zeros(self.capacity, dtype=np.float32)
-        self.dense = np.zeros((self.capacity, self.width), dtype=np.float32)
+    def _ensure(self, max_slot: int) -> None:
+        """Room for a vector at ``max_slot``: rows grow by a quarter (not by doubling like the
+        index's small arrays: at 100,000 articles a row is 1 KB)."""
+        if max_slot < self.rows:
+            return
+        rows = min(self.capacity, max(max_slot + 1, int(self.rows * 1.25) + 64))
+        old = (self.q8, self.scale, self.dense)
+        self.q8 = np.zeros((rows, self.dim), dtype=np.int8)
+        self.scale = np.zeros(rows, dtype=np.float32)
+        self.dense = np.zeros((rows, self.width), dtype=np.float32)
+        if self.rows:
+            for new, prev in zip((self.q8, self.scale, self.dense), old, strict=True):
+                new[: self.rows] = prev
+        self.rows = rows
 
     @property
     def width(self) -> int:
@@ -102,20 +111,17 @@ class SlotVectors:
         """The index grew to ``capacity`` slots."""
         if capacity <= self.capacity:
             return
-        old = (self.has, self.q8, self.scale, self.dense)
+        old = self.has
         self.capacity = capacity
         self.has = np.zeros(capacity, dtype=bool)
-        self.has[: len(old[0])] = old[0]
-        if self.dim:
-            self._allocate()
-            for new, prev in zip((self.q8, self.scale, self.dense), old[1:], strict=True):
-                new[: len(prev)] = prev
+        self.has[: len(old)] = old
 
     def has_row(self, slot: int | None) -> bool:
         return slot is not None and slot < self.capacity and bool(self.has[slot])
 
     def copy(self, old: int, new: int) -> None:
         """An article moved from slot ``old`` to ``new``: its vector goes with it."""
+        self._ensure(new)
         self.q8[new], self.scale[new], self.dense[new] = self.q8[old], self.scale[old], \
             self.dense[old]
         if not self.has[new]:
@@ -138,13 +144,15 @@ class SlotVectors:
         idx = np.array(old_slots, dtype=np.int64)
         has = np.zeros(capacity, dtype=bool)
         has[: len(idx)] = self.has[idx] if len(idx) else False
-        if self.dim:
-            q8 = np.zeros((capacity, self.dim), dtype=np.int8)
-            scale = np.zeros(capacity, dtype=np.float32)
-            dense = np.zeros((capacity, self.width), dtype=np.float32)
-            q8[: len(idx)], scale[: len(idx)], dense[: len(idx)] = \
-                self.q8[idx], self.scale[idx], self.dense[idx]
-            self.q8, self.scale, self.dense = q8, scale, dense
+        if self.rows:
+            moved = np.flatnonzero(has[: len(idx)])
+            rows = min(capacity, int(len(idx) * 1.125) + 64)
+            q8 = np.zeros((rows, self.dim), dtype=np.int8)
+            scale = np.zeros(rows, dtype=np.float32)
+            dense = np.zeros((rows, self.width), dtype=np.float32)
+            q8[moved], scale[moved], dense[moved] = \
+                self.q8[idx[moved]], self.scale[idx[moved]], self.dense[idx[moved]]
+            self.q8, self.scale, self.dense, self.rows = q8, scale, dense, rows
         self.has, self.capacity = has, capacity
         self.count = int(has.sum())
 
@@ -197,7 +205,6 @@ class SlotVectors:
         q8, _ = vectors.unpack_many(blobs)
         if not self.dim:
             self.dim = q8.shape[1]
-            self._allocate()
         elif q8.shape[1] != self.dim:
             log.warning("vectors of %s: %d dimensions, expected %d: ignored", self.site_id,
                         q8.shape[1], self.dim)
@@ -206,6 +213,9 @@ class SlotVectors:
         norms = np.linalg.norm(rows, axis=1)
         inv = np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
         rows *= inv[:, None]
+        top = int(slots.max())
+        if top >= self.rows:   # a full load: room for all at once, and some to grow
+            self._ensure(top if self.rows else min(self.capacity - 1, int(top * 1.125) + 64))
         self.count += int((~self.has[slots]).sum())
         self.q8[slots], self.scale[slots], self.has[slots] = q8, inv, True
         self.dense[slots] = rows if self.proj is None else rows @ self.proj
@@ -235,7 +245,7 @@ class SlotVectors:
         self._rebuild_dense()
 
     def _rebuild_dense(self) -> None:
-        self.dense = np.zeros((self.capacity, self.width), dtype=np.float32)
+        self.dense = np.zeros((self.rows, self.width), dtype=np.float32)
         rows = np.flatnonzero(self.has)
         for start in range(0, len(rows), 8192):
             part = rows[start:start + 8192]
@@ -251,8 +261,8 @@ class SlotVectors:
     def similar(self, slot: int, mask: np.ndarray, count: int) -> tuple[dict[int, float], float]:
         """The ``count`` slots among ``mask`` (with a vector) of highest cosine with ``slot``,
         as {slot: cosine}, and the mean cosine over every such slot (the query's baseline)."""
-        n = len(mask)
-        valid = mask & self.has[:n]
+        n = min(len(mask), self.rows)      # no vector beyond self.rows
+        valid = mask[:n] & self.has[:n]
         total = int(np.count_nonzero(valid))
         if not total or not self.has_row(slot):
             return {}, 0.0
