@@ -277,7 +277,8 @@ def test_projected_search_finds_the_exact_neighbours(redis):
         SlotVectors("s", MODEL_ID, exact_max=100, coarse_dims=64)
     for vecs in (exact, projected):
         vecs.grow(1024)
-        assert vecs.sync(redis, slot_of) and vecs.count == 600
+        head = redis.hmget(keyspace.vector_seq("s", MODEL_ID), "epoch", "seq")
+        assert vecs.sync(redis, slot_of, *head) and vecs.count == 600
     assert exact.mode == "exact" and projected.mode == "projected 64"
     assert projected.dense.shape[1] == 64
     mask = np.ones(600, dtype=bool)

@@ -326,18 +326,22 @@ class SiteIndex:
         Returns True if any. ``self.bulk_synced`` tells whether this sync indexed in bulk
         (worth a snapshot)."""
         self.bulk_synced = False
-        changed = self._sync_catalogue(client)
+        pipe = client.pipeline(transaction=False)     # both sequences in one round trip
+        pipe.hmget(keyspace.catalogue_seq(self.site.id), "epoch", "seq")
+        if self.vectors is not None:
+            self.vectors.read_seq(pipe)
+        heads = pipe.execute()
+        changed = self._sync_catalogue(client, *heads[0])
         if self.vectors is not None:
             before = self.vectors.count
-            if self.vectors.sync(client, self.slot_of):
+            if self.vectors.sync(client, self.slot_of, *heads[1]):
                 changed = True
                 self.version += 1
                 if self.vectors.count - before >= BULK_THRESHOLD:
                     self.bulk_synced = True
         return changed
 
-    def _sync_catalogue(self, client) -> bool:
-        epoch, seq = client.hmget(keyspace.catalogue_seq(self.site.id), "epoch", "seq")
+    def _sync_catalogue(self, client, epoch, seq) -> bool:
         seq = int(seq or 0)
         if epoch != self.epoch:
             if self.epoch is not None:

@@ -157,10 +157,13 @@ class SlotVectors:
         self.count = int(has.sum())
 
     # -- syncing from Redis --------------------------------------------------------------------
-    def sync(self, client, slot_of: dict[str, int]) -> bool:
-        """Apply the vector changes made since the last sync. True if any."""
-        vseq = keyspace.vector_seq(self.site_id, self.model)
-        epoch, seq = client.hmget(vseq, "epoch", "seq")
+    def read_seq(self, pipe) -> None:
+        """Queue the read of the vector log's head (epoch, seq) for :meth:`sync`."""
+        pipe.hmget(keyspace.vector_seq(self.site_id, self.model), "epoch", "seq")
+
+    def sync(self, client, slot_of: dict[str, int], epoch=None, seq=None) -> bool:
+        """Apply the vector changes made since the last sync (the log's head ``epoch``,
+        ``seq`` as :meth:`read_seq` read it). True if any."""
         seq = int(seq or 0)
         if epoch != self.epoch or seq < self.seq:
             if self.epoch is not None:
