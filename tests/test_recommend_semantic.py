@@ -212,6 +212,18 @@ def test_workers_share_the_stored_vectors_and_a_restart_reads_its_snapshot(redis
     assert restarted.recommend(redis, site, CATALOGUE[5]["url"], 4, now=NOW) == a
     index = restarted.indexes["default"]
     assert index.vectors.count == 8 and index.vectors.seq == first.indexes["default"].vectors.seq
+    # its matrix is mapped from the snapshot's files (shared between the workers of a machine)
+    assert isinstance(index.vectors.dense, np.memmap) and isinstance(index.vectors.q8, np.memmap)
+    assert len(list(tmp_path.glob("default.index.*.npy"))) == 2
+    # a new vector arrives: the mapped copy is written privately, the file stays as it was
+    on_disk = (tmp_path / Path(index.vectors.dense.filename).name).read_bytes()
+    save(redis, site, [dict(CATALOGUE[6], title="La sanction des marchés et votre prêt")])
+    vectors.embed_pending(redis, "default", embedder, model=MODEL_ID)
+    assert restarted.recommend(redis, site, CATALOGUE[5]["url"], 4, now=NOW)["method"] == \
+        "semantic"
+    assert (tmp_path / Path(index.vectors.dense.filename).name).read_bytes() == on_disk
+    restarted.indexes["default"].save_snapshot(str(tmp_path / "default.index"))
+    assert len(list(tmp_path.glob("default.index.*.npy"))) == 2   # the older pair removed
 
 
 # --- a missing model ------------------------------------------------------------------------------

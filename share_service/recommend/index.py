@@ -284,10 +284,14 @@ class SiteIndex:
         tmp = f"{path}.{os.getpid()}.tmp"
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if self.vectors is not None:
+                state["vectors"] = self.vectors.for_snapshot(str(path))
             with Path(tmp).open("wb") as fh:
                 pickle.dump((SNAPSHOT_FORMAT, self.site.id, self.excluded, state), fh,
                             protocol=pickle.HIGHEST_PROTOCOL)
             Path(tmp).replace(path)
+            SlotVectors.prune_snapshots(str(path), state["vectors"].mapped
+                                        if self.vectors is not None else None)
         except OSError as exc:
             log.warning("cannot write the index snapshot %s: %s", path, exc)
 
@@ -311,6 +315,7 @@ class SiteIndex:
         index.__dict__.update(state)
         if vectors is not None and saved is not None and saved.model == vectors.model:
             saved.exact_max, saved.coarse_dims = vectors.exact_max, vectors.coarse_dims
+            saved.attach(str(path))
             index.vectors = saved
         elif vectors is not None:
             vectors.grow(index.capacity)

@@ -22,8 +22,11 @@ a vector that arrives before its article is kept aside until the index sees the 
 
 from __future__ import annotations
 
+import copy
 import logging
+import secrets
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 
@@ -155,6 +158,47 @@ class SlotVectors:
             self.q8, self.scale, self.dense, self.rows = q8, scale, dense, rows
         self.has, self.capacity = has, capacity
         self.count = int(has.sum())
+
+    # -- snapshots: the big arrays go to .npy files, memory-mapped back copy-on-write ---------
+    def for_snapshot(self, path: str) -> SlotVectors:
+        """Write ``q8`` and ``dense`` beside the index snapshot at ``path`` and return a copy of
+        this object without them, to pickle. Workers restarted from the snapshot map the files
+        copy-on-write: their pages stay shared between the workers of a machine (and with the
+        page cache) until a worker writes a row."""
+        clone = copy.copy(self)
+        clone.q8 = clone.dense = None
+        clone.mapped = None
+        if self.rows:
+            token = secrets.token_hex(4)
+            for name in ("q8", "dense"):
+                final = Path(f"{path}.{token}.{name}.npy")
+                tmp = final.with_suffix(".tmp")
+                with tmp.open("wb") as fh:
+                    np.save(fh, np.ascontiguousarray(getattr(self, name)))
+                tmp.replace(final)
+            clone.mapped = token
+        return clone
+
+    @staticmethod
+    def prune_snapshots(path: str, keep: str | None) -> None:
+        """Remove the array files of older snapshots at ``path`` (mapped files live on until
+        their workers unmap them)."""
+        for old in Path(path).parent.glob(f"{Path(path).name}.*.npy"):
+            if keep is None or f".{keep}." not in old.name:
+                old.unlink(missing_ok=True)
+
+    def attach(self, path: str) -> None:
+        """Map the arrays saved by :meth:`for_snapshot` (missing: forget, reload from Redis)."""
+        token = getattr(self, "mapped", None)
+        self.mapped = None
+        if not token:
+            return
+        try:
+            self.q8 = np.load(f"{path}.{token}.q8.npy", mmap_mode="c")
+            self.dense = np.load(f"{path}.{token}.dense.npy", mmap_mode="c")
+        except (OSError, ValueError) as exc:
+            log.warning("vectors of the snapshot %s unreadable (%s): reloading them", path, exc)
+            self.forget()
 
     # -- syncing from Redis --------------------------------------------------------------------
     def read_seq(self, pipe) -> None:
