@@ -68,6 +68,7 @@ class SlotVectors:
         self.exact_max, self.coarse_dims = int(exact_max), int(coarse_dims)
         self.capacity = 1024
         self.dim = 0
+        self.hint = 0          # articles in the index (sizes the first allocation)
         self.forget()
 
     # -- state ---------------------------------------------------------------------------------
@@ -208,6 +209,7 @@ class SlotVectors:
     def sync(self, client, slot_of: dict[str, int], epoch=None, seq=None) -> bool:
         """Apply the vector changes made since the last sync (the log's head ``epoch``,
         ``seq`` as :meth:`read_seq` read it). True if any."""
+        self.hint = len(slot_of)
         seq = int(seq or 0)
         if epoch != self.epoch or seq < self.seq:
             if self.epoch is not None:
@@ -223,6 +225,9 @@ class SlotVectors:
         if not changes:
             return False
         changes.sort(key=lambda item: item[1])
+        if self.dim and len(changes) >= LOAD_CHUNK and slot_of:   # a full load: size it once
+            top = max(slot_of.values())
+            self._ensure(min(self.capacity - 1, int(top * 1.125) + 64))
         binary = storage_client.binary(client)
         key = keyspace.vectors(self.site_id, self.model)
         for start in range(0, len(changes), LOAD_CHUNK):
@@ -261,8 +266,9 @@ class SlotVectors:
         inv = np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
         rows *= inv[:, None]
         top = int(slots.max())
-        if top >= self.rows:   # a full load: room for all at once, and some to grow
-            self._ensure(top if self.rows else min(self.capacity - 1, int(top * 1.125) + 64))
+        if top >= self.rows:   # the first rows: room for the index's slots, and some to grow
+            self._ensure(top if self.rows else min(self.capacity - 1,
+                                                   int(max(top, self.hint) * 1.125) + 64))
         self.count += int((~self.has[slots]).sum())
         self.q8[slots], self.scale[slots], self.has[slots] = q8, inv, True
         self.dense[slots] = rows if self.proj is None else rows @ self.proj
