@@ -122,12 +122,16 @@ def test_one_embedder_per_site_at_a_time(redis, embedder):
 
 
 # --- the answer -----------------------------------------------------------------------------------
-def test_words_until_embedded_then_semantic_and_debug_shows_every_component(redis, embedder):
+def test_words_until_embedded_then_semantic_and_debug_shows_every_component(redis, embedder,
+                                                                             caplog):
     settings, site = settings_and_site()
     save(redis, site, CATALOGUE)
     worker = Recommender(settings, cache_size=0)
-    before = worker.recommend(redis, site, CATALOGUE[0]["url"], 3, debug=True, now=NOW)
+    with caplog.at_level(logging.INFO, logger="share_service.recommend"):
+        before = worker.recommend(redis, site, CATALOGUE[0]["url"], 3, debug=True, now=NOW)
+        worker.recommend(redis, site, CATALOGUE[1]["url"], 3, now=NOW)
     assert before["method"] == "words" and before["fallback"] is False
+    assert caplog.text.count("no sentence vectors for site default yet") == 1
     assert all("cosine" not in i["components"] for i in before["items"])
 
     vectors.embed_pending(redis, "default", embedder, model=MODEL_ID)

@@ -16,6 +16,7 @@ Exit status 1 when the model cannot be loaded (recommendations then stay word-ba
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 
@@ -91,6 +92,8 @@ def embed_command(site_id, everything, watch, batch):
     tty = sys.stderr.isatty() and not watch
     interval = float(settings["RECOMMEND_EMBED_INTERVAL"])
     first = True
+    if watch:   # `docker stop`, systemd: finish cleanly (the site's lock is released)
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
             for site in sites:
@@ -113,6 +116,10 @@ def embed_command(site_id, everything, watch, batch):
             time.sleep(interval)
     except KeyboardInterrupt:
         click.echo("stopped")
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 @recommend_group.command("status")

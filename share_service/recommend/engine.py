@@ -66,6 +66,7 @@ class Recommender:
         self.min_coverage = float(settings.get("RECOMMEND_SEMANTIC_MIN_COVERAGE", 0.5))
         self.exact_max = int(settings.get("RECOMMEND_SEMANTIC_EXACT_MAX", 20000))
         self.coarse_dims = int(settings.get("RECOMMEND_SEMANTIC_COARSE_DIMS", 128))
+        self.told: set[str] = set()   # sites whose missing vectors were logged
         self.loading: dict[str, threading.Thread] = {}
         self.lock = threading.Lock()
 
@@ -195,6 +196,10 @@ class Recommender:
             vecs = idx.vectors
             cosines: dict[int, float] = {}
             mean = 0.0
+            if vecs is not None and not vecs.count and site.id not in self.told:
+                self.told.add(site.id)     # once per worker and site
+                log.info("no sentence vectors for site %s yet: recommendations by words until "
+                         "`flask --app wsgi recommend embed` has run", site.id)
             if vecs is not None and vecs.has_row(slot) and \
                     vecs.coverage(allowed) >= self.min_coverage:
                 method = "semantic"

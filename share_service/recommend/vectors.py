@@ -37,7 +37,8 @@ from .embedder import article_text
 
 SAVE = scripts.load(__file__, "save_vectors")   # lua/save_vectors.lua
 HEADER = 12               # digest (8 bytes) + float32 scale
-LOCK_TTL = 600            # seconds an embedder holds a site without renewing (a batch renews)
+LOCK_TTL = 120            # seconds an embedder holds a site without renewing (each batch
+                          # renews it; a killed embedder's lock lapses after this)
 
 
 def text_digest(text: str) -> bytes:
