@@ -337,13 +337,12 @@ class SiteIndex:
             self.vectors.read_seq(pipe)
         heads = pipe.execute()
         changed = self._sync_catalogue(client, *heads[0])
-        if self.vectors is not None:
-            before = self.vectors.count
-            if self.vectors.sync(client, self.slot_of, *heads[1]):
-                changed = True
-                self.version += 1
-                if self.vectors.count - before >= BULK_THRESHOLD:
-                    self.bulk_synced = True
+        # (new vectors never make a sync "bulk": while the embedder works through a big
+        # catalogue they arrive batch after batch, and the snapshot is not rewritten each time;
+        # `ingest --snapshot` refreshes it with the vectors)
+        if self.vectors is not None and self.vectors.sync(client, self.slot_of, *heads[1]):
+            changed = True
+            self.version += 1
         return changed
 
     def _sync_catalogue(self, client, epoch, seq) -> bool:
