@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import secrets
 from collections import OrderedDict
 from pathlib import Path
@@ -176,6 +177,8 @@ class SlotVectors:
                 tmp = final.with_suffix(".tmp")
                 with tmp.open("wb") as fh:
                     np.save(fh, np.ascontiguousarray(getattr(self, name)))
+                    fh.flush()
+                    os.fsync(fh.fileno())   # on disk, and its cached pages clean: shareable
                 tmp.replace(final)
             clone.mapped = token
         return clone
