@@ -367,3 +367,9 @@ def test_follower_compacted_and_fresh_workers_agree_with_vectors(redis):
         a = follower.recommend(redis, site, r["url"], 6, debug=True, now=NOW)
         b = fresh.recommend(redis, site, r["url"], 6, debug=True, now=NOW)
         assert a["method"] == "semantic" and a == b
+
+
+def test_cli_embed_without_redis_fails_clearly(make_app, tmp_path):
+    app = make_app({"REDIS_URL": f"unix://{tmp_path}/no-redis.sock"})
+    result = app.test_cli_runner().invoke(args=["recommend", "embed"])
+    assert result.exit_code == 1 and "Redis unavailable" in result.output

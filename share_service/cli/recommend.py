@@ -29,6 +29,7 @@ from ..extensions import redis_client
 from ..recommend import embedder as embedding
 from ..recommend import vectors
 from ..sharing.articles import site_by_id
+from ..storage.client import UNAVAILABLE
 
 
 def _sites(settings, site_id):
@@ -102,6 +103,12 @@ def embed_command(site_id, everything, watch, batch):
                     report = vectors.embed_pending(
                         client, site.id, model, model=embedding.MODEL_ID, batch=batch,
                         everything=everything and first, progress=progress)
+                except UNAVAILABLE as exc:
+                    if not watch:
+                        raise click.ClickException(f"Redis unavailable: {exc}") from exc
+                    click.echo(f"{site.id}: Redis unavailable ({exc}); trying again in "
+                               f"{interval:.0f} s")
+                    continue
                 finally:
                     progress.close()
                 if report.failure:
