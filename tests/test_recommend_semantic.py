@@ -257,10 +257,13 @@ def test_cli_embeds_with_a_progress_line_and_fails_clearly_without_model(app, ru
     save(redis, site, CATALOGUE)
     result = runner.invoke(args=["recommend", "status"])
     assert "default: 8 articles, 0 vectors (use3), 8 queued" in result.output
-    result = runner.invoke(args=["recommend", "embed", "--batch", "5"])
+    result = runner.invoke(args=["recommend", "embed", "--batch", "5", "--snapshot"])
     assert result.exit_code == 0, result.output
     assert "default: 5/8 (62 %)" in result.output and "ETA" in result.output
     assert "default: 8 queued, 8 embedded, 0 unchanged, 0 removed" in result.output
+    assert "default: index snapshot of 8 articles" in result.output
+    folder = Path(app.instance_path) / "recommend"
+    assert (folder / "default.index").exists() and len(list(folder.glob("*.npy"))) == 2
     result = runner.invoke(args=["recommend", "status"])
     assert "default: 8 articles, 8 vectors (use3), 0 queued" in result.output
 

@@ -1,11 +1,12 @@
 """CLI: ``flask --app wsgi recommend ...`` — the embedder of « Plus de contenu ».
 
-    recommend embed [--site SITE] [--all] [--watch] [--batch N]
+    recommend embed [--site SITE] [--all] [--watch] [--batch N] [--snapshot]
         embed the articles queued since the last run (every article with --all: after a model
         change), all sites unless --site; a progress bar with an ETA on a terminal, a progress
         line per batch otherwise. --watch: keep embedding new articles as they arrive (every
-        RECOMMEND_EMBED_INTERVAL seconds; the dedicated embedder process). From cron instead:
-        */2 * * * * .venv/bin/flask --app wsgi recommend embed
+        RECOMMEND_EMBED_INTERVAL seconds; the dedicated embedder process). --snapshot: then
+        refresh the index snapshot web workers start from (when vectors changed). From cron:
+        */2 * * * * .venv/bin/flask --app wsgi recommend embed --snapshot
     recommend status [--site SITE]
         articles, stored vectors and queued articles per site
 
@@ -30,6 +31,7 @@ from ..recommend import embedder as embedding
 from ..recommend import vectors
 from ..sharing.articles import site_by_id
 from ..storage.client import UNAVAILABLE
+from .catalogue import refresh_snapshots
 
 
 def _sites(settings, site_id):
@@ -81,8 +83,10 @@ def recommend_group():
 @click.option("--watch", is_flag=True, help="Keep embedding new articles (runs until stopped).")
 @click.option("--batch", type=click.IntRange(min=1, max=4096), default=None,
               help="Articles per model call (default RECOMMEND_EMBED_BATCH).")
+@click.option("--snapshot", "refresh_snapshot", is_flag=True,
+              help="Then bring the recommendation index snapshot (with its vectors) up to date.")
 @with_appcontext
-def embed_command(site_id, everything, watch, batch):
+def embed_command(site_id, everything, watch, batch, refresh_snapshot):
     """Embed the queued articles of the catalogue (see --help)."""
     settings = current_app.config
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -93,6 +97,7 @@ def embed_command(site_id, everything, watch, batch):
     tty = sys.stderr.isatty() and not watch
     interval = float(settings["RECOMMEND_EMBED_INTERVAL"])
     first = True
+    snapshots: dict[str, float] = {}
     if watch:   # `docker stop`, systemd: finish cleanly (the site's lock is released)
         signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -117,6 +122,10 @@ def embed_command(site_id, everything, watch, batch):
                         "recommendations stay word-based")
                 if report.queued or report.busy or not watch:
                     click.echo(report.line())
+                if refresh_snapshot and (report.embedded or report.removed) and (
+                        not watch or time.monotonic() - snapshots.get(site.id, -1e9) >= 600):
+                    refresh_snapshots(client, settings, [site])   # (at most every 10 min in --watch)
+                    snapshots[site.id] = time.monotonic()
             first = False
             if not watch:
                 return
