@@ -73,6 +73,19 @@ class Utm:
 
 
 @dataclass(frozen=True)
+class RecommendWeights:
+    """How « Plus de contenu » weighs its signals ([site_defaults.recommendations.weights]
+    in config/defaults.toml documents each)."""
+
+    semantic: float = 0.85
+    content: float = 0.09
+    tags: float = 0.0375
+    section: float = 0.0225
+    recency: float = 0.15
+    popularity: float = 0.15
+
+
+@dataclass(frozen=True)
 class Site:
     """One publisher site: which article hosts it owns and how its links look."""
 
@@ -92,6 +105,7 @@ class Site:
     more: int = 4
     # Origins added to the others (CORS_ORIGINS, for the default site).
     extra_origins: tuple[str, ...] = ()
+    weights: RecommendWeights = field(default_factory=RecommendWeights)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -340,7 +354,25 @@ def make_site(site_id: str, table: dict) -> Site:
         max_age_days=int(rec.get("max_age_days", 365)),
         excluded_sections=tuple(rec.get("excluded_sections", [])),
         more=more,
+        weights=_weights(site_id, rec.get("weights", {})),
     )
+
+
+def _weights(site_id: str, table: dict) -> RecommendWeights:
+    try:
+        weights = RecommendWeights(**{k: float(v) for k, v in table.items()})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"site {site_id}: recommendations.weights: {exc}") from exc
+    values = weights.__dict__
+    if any(v < 0 for v in values.values()):
+        raise ConfigError(f"site {site_id}: recommendations.weights must not be negative")
+    if weights.recency + weights.popularity > 1:
+        raise ConfigError(f"site {site_id}: recommendations.weights: recency + popularity "
+                          "must not exceed 1")
+    if weights.content + weights.tags + weights.section <= 0:
+        raise ConfigError(f"site {site_id}: recommendations.weights: content, tags and "
+                          "section cannot all be 0")
+    return weights
 
 
 def _validate(settings: dict) -> None:

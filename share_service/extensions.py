@@ -17,6 +17,7 @@ import redis
 
 from .counting.recorder import Recorder
 from .recommend import Recommender
+from .recommend.matrix import single_threaded_blas
 from .sharing.articles import Articles
 from .storage import client as storage_client
 
@@ -27,6 +28,7 @@ def init_app(app) -> None:
     app.extensions["storage"] = storage
     app.extensions["articles"] = Articles(app.config)
     app.extensions["recorder"] = Recorder(storage.client, app.config)
+    single_threaded_blas()
     app.extensions["recommender"] = Recommender(
         app.config, snapshot_dir=str(Path(app.instance_path) / "recommend"))
 

@@ -188,3 +188,22 @@ def test_the_sites_more_default_is_4_and_must_be_a_whole_number():
                                            "recommendations": {"more": bad}}}}, environ={})
     # above RECOMMEND_MAX_LIMIT is not an error: pages get at most that many (bounded)
     assert load_settings({"RECOMMEND_MAX_LIMIT": 3}, environ={})["SITES"]["default"].more == 4
+
+
+def test_recommendation_weights_are_site_settings_checked_at_start_up(tmp_path):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('[sites.a]\nallowed_hosts = ["a.example"]\n'
+                   '[sites.a.recommendations.weights]\nsemantic = 0.5\ntags = 0.3\n'
+                   '[sites.b]\nallowed_hosts = ["b.example"]\n')
+    sites = load_settings(environ={"SHARE_SERVICE_CONFIG": str(cfg)})["SITES"]
+    assert (sites["a"].weights.semantic, sites["a"].weights.tags) == (0.5, 0.3)
+    assert sites["a"].weights.content == sites["b"].weights.content == 0.09   # the default
+    assert sites["b"].weights.semantic == 0.85
+    for table, message in (("semantik = 0.5", "did you mean semantic"),
+                           ("tags = -1", "must not be negative"),
+                           ("recency = 0.6\npopularity = 0.6", "must not exceed 1"),
+                           ("content = 0\ntags = 0\nsection = 0", "cannot all be 0")):
+        cfg.write_text('[sites.a]\nallowed_hosts = ["a.example"]\n'
+                       f'[sites.a.recommendations.weights]\n{table}\n')
+        with pytest.raises(ConfigError, match=message):
+            load_settings(environ={"SHARE_SERVICE_CONFIG": str(cfg)})

@@ -274,7 +274,7 @@ def test_unknown_article_falls_back_to_most_shared_then_newest(app, client, redi
 
 def test_empty_catalogue_answers_empty_list(client):
     data = recs(client, HOST + "/rien.html").get_json()
-    assert data == {"url": HOST + "/rien.html", "fallback": True, "items": []}
+    assert data == {"url": HOST + "/rien.html", "method": "words", "fallback": True, "items": []}
 
 
 @pytest.mark.parametrize("limit, count", [("1", 1), ("2", 2), ("20", 6)])

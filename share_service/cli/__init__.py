@@ -1,12 +1,13 @@
 """CLI commands, grouped under ``flask --app wsgi ...``: ``ingest`` (catalogue.py), ``users`` and
-``keys`` (API keys; auth.py). Each capability keeps its commands in its own module."""
+``keys`` (API keys; auth.py), ``recommend embed|status`` (recommend.py). Each capability keeps its commands in its own module."""
 
 from __future__ import annotations
 
 
 def init_app(app) -> None:
     """Register every command group."""
-    from . import auth, catalogue
+    from . import auth, catalogue, recommend
 
     auth.init_app(app)
     catalogue.init_app(app)
+    recommend.init_app(app)

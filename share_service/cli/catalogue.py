@@ -83,7 +83,7 @@ def ingest_command(url, site_id, refresh, every, list_sources, no_pages, snapsho
         report = ingesting.ingest_url(client, settings, sites[0], url, fetch_pages=not no_pages)
         _echo(report)
         if snapshot:
-            _snapshot(client, settings, sites)
+            refresh_snapshots(client, settings, sites)
         if report.status == "rejected":
             raise SystemExit(1)
         return
@@ -97,19 +97,20 @@ def ingest_command(url, site_id, refresh, every, list_sources, no_pages, snapsho
                                                 fetch_pages=not no_pages):
                     _echo(report)
         if snapshot:
-            _snapshot(client, settings, sites)
+            refresh_snapshots(client, settings, sites)
         if not every:
             return
         time.sleep(max(1.0, every - (time.monotonic() - started)))
 
 
-def _snapshot(client, settings, sites) -> None:
-    """Load each site's index snapshot (if any), sync it with the catalogue, save it: web
-    workers then start from it instead of reading the whole catalogue."""
+def refresh_snapshots(client, settings, sites) -> None:
+    """Load each site's index snapshot (if any), sync it with the catalogue (and its vectors),
+    save it: web workers then start from it instead of reading the whole catalogue."""
     from ..recommend import Recommender
 
     folder = Path(current_app.instance_path) / "recommend"
     recommender = Recommender(settings, cache_size=0, snapshot_dir=folder)
+    recommender.background_min = 0      # load here, whatever the size
     for site in sites:
         started = time.monotonic()
         index = recommender.index(client, site)

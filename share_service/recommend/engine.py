@@ -7,10 +7,14 @@ A :class:`Recommender` lives once per worker process (the web layer keeps it in
    nothing changed; only the changed articles otherwise — never a full rebuild);
 2. refreshes the site's recent share popularity at most every RECOMMEND_POPULARITY_TTL seconds
    (the ``keyspace.top_day`` sets of the last RECOMMEND_POPULARITY_DAYS days);
-3. takes content candidates from the inverted index (numpy over the postings of the article's
-   strongest terms), scores them (``scoring``), applies the diversity pass, completes with popular
-   then newest articles if needed — or, for an unknown article, answers those with
-   ``"fallback": true``;
+3. takes candidates: the articles closest in meaning (one matrix product over the site's
+   sentence vectors, ``matrix.SlotVectors``) when the article has a vector and enough of the
+   catalogue has one (method "semantic"), plus those sharing its strongest words (numpy over
+   the postings of the inverted index); scores them (``scoring``, with the site's weights),
+   applies the diversity pass, completes with popular then newest articles if needed — or, for
+   an unknown article, answers those with ``"fallback": true``. The answer's ``method`` says
+   whether vectors served it ("semantic") or words alone ("words": no vector yet for the
+   article or most of the catalogue, no embedder, no model);
 4. reads the chosen articles' display fields from Redis (one pipeline) and tags their links
    ``utm_source=more_content``.
 
@@ -36,7 +40,9 @@ from ..catalogue import store
 from ..sharing import urls
 from ..storage import keyspace
 from . import scoring, text
+from .embedder import MODEL_ID
 from .index import SiteIndex
+from .matrix import SlotVectors
 
 log = logging.getLogger("share_service.recommend")
 MAX_QUERY_TERMS = 24
@@ -56,6 +62,11 @@ class Recommender:
         self.cache: OrderedDict = OrderedDict()
         self.cache_size = cache_size
         self.background_min = int(settings.get("RECOMMEND_BACKGROUND_LOAD_MIN", 20000))
+        self.semantic = bool(settings.get("RECOMMEND_SEMANTIC", True))
+        self.min_coverage = float(settings.get("RECOMMEND_SEMANTIC_MIN_COVERAGE", 0.5))
+        self.exact_max = int(settings.get("RECOMMEND_SEMANTIC_EXACT_MAX", 20000))
+        self.coarse_dims = int(settings.get("RECOMMEND_SEMANTIC_COARSE_DIMS", 128))
+        self.told: set[str] = set()   # sites whose missing vectors were logged
         self.loading: dict[str, threading.Thread] = {}
         self.lock = threading.Lock()
 
@@ -63,13 +74,18 @@ class Recommender:
     def _snapshot_path(self, site) -> str | None:
         return str(Path(self.snapshot_dir) / f"{site.id}.index") if self.snapshot_dir else None
 
+    def _vectors(self, site) -> SlotVectors | None:
+        if not self.semantic:
+            return None
+        return SlotVectors(site.id, MODEL_ID, self.exact_max, self.coarse_dims)
+
     def index(self, client, site) -> SiteIndex | None:
         """The site's index, synced. None while a big catalogue is being loaded in the
         background (no snapshot, at least RECOMMEND_BACKGROUND_LOAD_MIN articles)."""
         idx = self.indexes.get(site.id)
         path = self._snapshot_path(site)
         if idx is None:
-            idx = SiteIndex.from_snapshot(site, path) if path else None
+            idx = SiteIndex.from_snapshot(site, path, self._vectors(site)) if path else None
             if idx is None:
                 if site.id in self.loading:
                     return None
@@ -80,7 +96,7 @@ class Recommender:
                     self.loading[site.id] = thread
                     thread.start()
                     return None
-                idx = SiteIndex(site)
+                idx = SiteIndex(site, self._vectors(site))
             self.indexes[site.id] = idx
         idx.sync(client)
         if idx.bulk_synced or idx.from_disk:
@@ -95,7 +111,7 @@ class Recommender:
         (most shared) answer instead of waiting — a full load of 100k articles takes longer than
         a worker timeout."""
         try:
-            idx = SiteIndex(site)
+            idx = SiteIndex(site, self._vectors(site))
             idx.sync(client)
             path = self._snapshot_path(site)
             if path:
@@ -155,8 +171,9 @@ class Recommender:
             if hit is not None and hit[0] == state:
                 self.cache.move_to_end(key)
                 return hit[1]
-            chosen, fallback = self._choose(idx, site, canonical_url, limit, shares, ranked, now)
-        answer = {"url": canonical_url, "fallback": fallback,
+            chosen, fallback, method = self._choose(idx, site, canonical_url, limit, shares,
+                                                    ranked, now)
+        answer = {"url": canonical_url, "method": method, "fallback": fallback,
                   "items": self._items(client, site, chosen, debug)}
         if self.cache_size:
             with self.lock:
@@ -166,49 +183,80 @@ class Recommender:
         return answer
 
     def _choose(self, idx: SiteIndex, site, canonical_url, limit, shares, ranked, now):
+        """(chosen candidates, fallback, method)."""
         aid = keyspace.article_id(canonical_url)
         slot = idx.slot_of.get(aid)
         allowed = idx.allowed(now, site.max_age_days)
         max_shares = shares[ranked[0]] if ranked else 0.0
         chosen: list[dict] = []
+        method = "words"
         if slot is not None:
             allowed[slot] = False
             content = idx.candidates(slot, allowed, MAX_QUERY_TERMS, CANDIDATES)
-            my_tags, my_section = set(idx.doc_tags[slot]), idx.doc_section[slot]
-            doc_tags, doc_section, dates, aids = (idx.doc_tags, idx.doc_section, idx.dates,
-                                                  idx.aids)
-            rows = []  # tuples first (cheap); dicts only for the pool kept for diversity
-            for cand, sim in content.items():
-                tags = scoring.jaccard(my_tags, set(doc_tags[cand])) if my_tags else 0.0
-                section = 1.0 if my_section and my_section == doc_section[cand] else 0.0
-                rel = scoring.relevance(sim, tags, section)
-                if rel < scoring.MIN_RELEVANCE:
-                    continue
-                rec = scoring.recency(float(dates[cand]), now, self.half_life)
-                cand_aid = aids[cand]
-                count = shares.get(cand_aid, 0.0)
-                pop = scoring.popularity(count, max_shares)
-                rows.append((-scoring.blend(rel, rec, pop), cand_aid, cand, sim, tags, section,
-                             rel, rec, pop, count))
-            rows.sort()
-            pool = []
-            for score, cand_aid, cand, sim, tags, section, rel, rec, pop, count in \
-                    rows[: max(4 * limit, 20)]:
-                pool.append({
-                    "aid": cand_aid, "slot": cand, "source": "related", "score": -score,
-                    "components": {"content": sim, "tags": tags, "section": section,
-                                   "relevance": rel, "recency": rec, "popularity": pop,
-                                   "shares": count},
-                    "terms": frozenset(idx.doc_terms[cand]),
-                    "title_terms": frozenset(idx.doc_title[cand]),
-                })
+            vecs = idx.vectors
+            cosines: dict[int, float] = {}
+            mean = 0.0
+            if vecs is not None and not vecs.count and site.id not in self.told:
+                self.told.add(site.id)     # once per worker and site
+                log.info("no sentence vectors for site %s yet: recommendations by words until "
+                         "`flask --app wsgi recommend embed` has run", site.id)
+            if vecs is not None and vecs.has_row(slot) and \
+                    vecs.coverage(allowed) >= self.min_coverage:
+                method = "semantic"
+                cosines, mean = vecs.similar(slot, allowed, CANDIDATES)
+                # word candidates the vector search did not bring: their exact cosine
+                extra = [c for c in content if c not in cosines and vecs.has[c]]
+                cosines.update(zip(extra, vecs.cosines(slot, extra).tolist(), strict=True))
+            pool = self._score(idx, site, slot, content, cosines, mean, method, shares,
+                               max_shares, now, limit)
             chosen = scoring.mmr(pool, limit)
         if len(chosen) < limit:
             chosen += self._fill(idx, allowed, limit - len(chosen), chosen, shares, ranked,
-                                 max_shares, now)
-        return chosen, slot is None
+                                 max_shares, now, site.weights)
+        return chosen, slot is None, method
 
-    def _fill(self, idx, allowed, count, chosen, shares, ranked, max_shares, now) -> list[dict]:
+    def _score(self, idx, site, slot, content, cosines, mean, method, shares, max_shares,
+               now, limit) -> list[dict]:
+        """The best candidates, scored, as dicts for the diversity pass."""
+        weights = site.weights
+        my_tags, my_section = set(idx.doc_tags[slot]), idx.doc_section[slot]
+        doc_tags, doc_section, dates, aids = idx.doc_tags, idx.doc_section, idx.dates, idx.aids
+        semantic = method == "semantic"
+        rows = []  # tuples first (cheap); dicts only for the pool kept for diversity
+        for cand in (content.keys() | cosines.keys()) if semantic else content:
+            sim = content.get(cand, 0.0)
+            tags = scoring.jaccard(my_tags, set(doc_tags[cand])) if my_tags else 0.0
+            section = 1.0 if my_section and my_section == doc_section[cand] else 0.0
+            cosine = cosines.get(cand)
+            sem = scoring.semantic(cosine, mean) if cosine is not None else 0.0
+            rel = scoring.relevance(weights, sim, tags, section, sem if semantic else None)
+            if rel < scoring.MIN_RELEVANCE:
+                continue
+            rec = scoring.recency(float(dates[cand]), now, self.half_life)
+            cand_aid = aids[cand]
+            count = shares.get(cand_aid, 0.0)
+            pop = scoring.popularity(count, max_shares)
+            rows.append((-scoring.blend(weights, rel, rec, pop), cand_aid, cand, sim, tags,
+                         section, cosine, sem, rel, rec, pop, count))
+        rows.sort()
+        pool = []
+        for score, cand_aid, cand, sim, tags, section, cosine, sem, rel, rec, pop, count in \
+                rows[: max(4 * limit, 20)]:
+            components = {"content": sim, "tags": tags, "section": section}
+            if semantic:
+                components["cosine"] = cosine if cosine is not None else 0.0
+                components["semantic"] = sem
+            components.update(relevance=rel, recency=rec, popularity=pop, shares=count)
+            pool.append({
+                "aid": cand_aid, "slot": cand, "source": "related", "score": -score,
+                "components": components,
+                "terms": frozenset(idx.doc_terms[cand]),
+                "title_terms": frozenset(idx.doc_title[cand]),
+            })
+        return pool
+
+    def _fill(self, idx, allowed, count, chosen, shares, ranked, max_shares, now,
+              weights) -> list[dict]:
         """Most shared recently, then newest: allowed articles not yet chosen, one per story."""
         taken = {c["aid"] for c in chosen}
         picked = list(chosen)
@@ -225,7 +273,8 @@ class Recommender:
             rec = scoring.recency(float(idx.dates[slot]), now, self.half_life)
             pop = scoring.popularity(shares.get(aid, 0.0), max_shares)
             item = {"aid": aid, "slot": slot, "source": source, "terms": terms,
-                    "title_terms": title, "score": scoring.blend(1.0, rec, pop) * 0.01,
+                    "title_terms": title,
+                    "score": scoring.blend(weights, 1.0, rec, pop) * 0.01,
                     "components": {"recency": rec, "popularity": pop,
                                    "shares": shares.get(aid, 0.0)}}
             taken.add(aid)
@@ -266,12 +315,12 @@ class Recommender:
             pop = scoring.popularity(shares.get(aid, 0.0), max_shares)
             rec = scoring.recency(float(date), now, self.half_life)
             chosen.append({"aid": aid, "source": "popular (index loading)",
-                           "score": scoring.blend(1.0, rec, pop) * 0.01,
+                           "score": scoring.blend(site.weights, 1.0, rec, pop) * 0.01,
                            "components": {"recency": rec, "popularity": pop,
                                           "shares": shares.get(aid, 0.0)}})
             if len(chosen) == limit:
                 break
-        return {"url": canonical_url, "fallback": True,
+        return {"url": canonical_url, "method": "words", "fallback": True,
                 "items": self._items(client, site, chosen, debug, records)}
 
     def _items(self, client, site, chosen: list[dict], debug: bool,

@@ -35,18 +35,20 @@ import numpy as np
 
 from ..storage import keyspace
 from . import text
+from .matrix import SlotVectors
 
 log = logging.getLogger("share_service.recommend")
 INDEX_FIELDS = ("title", "description", "tags", "section", "published", "modified")
 LOAD_CHUNK = 2000
 BULK_THRESHOLD = 500   # changes at once (a full load, a big import): postings built in bulk
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 
 
 class SiteIndex:
-    def __init__(self, site):
+    def __init__(self, site, vectors: SlotVectors | None = None):
         self.site = site
+        self.vectors = vectors    # the article vectors, row = slot (None: words only)
         self.excluded = frozenset(text.section_key(s) for s in site.excluded_sections)
         self.epoch: str | None = None
         self.seq = 0
@@ -79,6 +81,9 @@ class SiteIndex:
         self.version = 0  # bumped at every applied change (result caches key on it)
         self._allowed_key: tuple | None = None
         self._allowed = _EMPTY[0]
+        if self.vectors is not None:      # slots are renumbered: every vector is read again
+            self.vectors.forget()
+            self.vectors.grow(self.capacity)
 
     # -- building ------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -114,9 +119,13 @@ class SiteIndex:
             new = np.zeros(self.capacity, dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
+        if self.vectors is not None:
+            self.vectors.grow(self.capacity)
 
     def _kill(self, slot: int) -> None:
         self.eligible[slot] = False
+        if self.vectors is not None:
+            self.vectors.drop(slot)
         for tid in self.doc_terms[slot]:
             self.df[tid] -= 1
         self.aids[slot] = ""
@@ -166,12 +175,23 @@ class SiteIndex:
         self.alive += 1
         return slot, tids, weights
 
-    def upsert(self, aid: str, record: dict) -> None:
-        """Index (or re-index) one article from its catalogue record."""
+    def _replace(self, aid: str, record: dict) -> tuple[int, array, array]:
+        """Give ``aid`` a new slot (its old one, if any, dies); its vector follows it."""
         old = self.slot_of.get(aid)
+        had = self.vectors is not None and self.vectors.has_row(old)
         if old is not None:
             self._kill(old)
-        slot, tids, weights = self._add_doc(aid, record)
+        out = self._add_doc(aid, record)
+        if self.vectors is not None:
+            if had:
+                self.vectors.copy(old, out[0])
+            else:
+                self.vectors.adopt(aid, out[0])
+        return out
+
+    def upsert(self, aid: str, record: dict) -> None:
+        """Index (or re-index) one article from its catalogue record."""
+        slot, tids, weights = self._replace(aid, record)
         for t, w in zip(tids, weights, strict=True):
             pending = self.pending.get(t)
             if pending is None:
@@ -185,10 +205,7 @@ class SiteIndex:
         sort instead of one append per term and article."""
         first = len(self.aids)
         for aid, record in items:
-            old = self.slot_of.get(aid)
-            if old is not None:
-                self._kill(old)
-            self._add_doc(aid, record)
+            self._replace(aid, record)
         self._rebuild_postings(range(first, len(self.aids)))
         self.version += 1
 
@@ -243,6 +260,8 @@ class SiteIndex:
             self.dates[new] = dates[slot]
             self.eligible[new] = eligible[slot]
         self.dead = 0
+        if self.vectors is not None:
+            self.vectors.reorder([slot for _, slot in live], self.capacity)
         self._rebuild_postings(range(len(self.aids)))
         self.version += 1
 
@@ -265,16 +284,21 @@ class SiteIndex:
         tmp = f"{path}.{os.getpid()}.tmp"
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if self.vectors is not None:
+                state["vectors"] = self.vectors.for_snapshot(str(path))
             with Path(tmp).open("wb") as fh:
                 pickle.dump((SNAPSHOT_FORMAT, self.site.id, self.excluded, state), fh,
                             protocol=pickle.HIGHEST_PROTOCOL)
             Path(tmp).replace(path)
+            SlotVectors.prune_snapshots(str(path), state["vectors"].mapped
+                                        if self.vectors is not None else None)
         except OSError as exc:
             log.warning("cannot write the index snapshot %s: %s", path, exc)
 
     @classmethod
-    def from_snapshot(cls, site, path) -> SiteIndex | None:
-        """The index saved at ``path`` for this site (same excluded sections), or None."""
+    def from_snapshot(cls, site, path, vectors: SlotVectors | None = None) -> SiteIndex | None:
+        """The index saved at ``path`` for this site (same excluded sections), or None. Its
+        vectors are kept if ``vectors`` (the wanted settings) names the same model."""
         try:
             with Path(path).open("rb") as fh:
                 fmt, site_id, excluded, state = pickle.load(fh)
@@ -283,11 +307,18 @@ class SiteIndex:
         except Exception as exc:  # noqa: BLE001 - a damaged snapshot is simply not used
             log.warning("index snapshot %s unreadable (%s): ignored", path, exc)
             return None
-        index = cls(site)
+        index = cls(site, vectors)
         if fmt != SNAPSHOT_FORMAT or site_id != site.id or excluded != index.excluded:
             return None
         lengths, slots, weights = state.pop("base_flat")
+        saved = state.pop("vectors", None)
         index.__dict__.update(state)
+        if vectors is not None and saved is not None and saved.model == vectors.model:
+            saved.exact_max, saved.coarse_dims = vectors.exact_max, vectors.coarse_dims
+            saved.attach(str(path))
+            index.vectors = saved
+        elif vectors is not None:
+            vectors.grow(index.capacity)
         index.from_disk = True
         ends = np.cumsum(lengths).tolist()
         starts = [0] + ends[:-1]
@@ -296,10 +327,25 @@ class SiteIndex:
 
     # -- syncing from Redis --------------------------------------------------------------------
     def sync(self, client) -> bool:
-        """Apply the catalogue changes made since the last sync. Returns True if any.
-        ``self.bulk_synced`` tells whether this sync indexed in bulk (worth a snapshot)."""
+        """Apply the catalogue changes, then the vector changes, made since the last sync.
+        Returns True if any. ``self.bulk_synced`` tells whether this sync indexed in bulk
+        (worth a snapshot)."""
         self.bulk_synced = False
-        epoch, seq = client.hmget(keyspace.catalogue_seq(self.site.id), "epoch", "seq")
+        pipe = client.pipeline(transaction=False)     # both sequences in one round trip
+        pipe.hmget(keyspace.catalogue_seq(self.site.id), "epoch", "seq")
+        if self.vectors is not None:
+            self.vectors.read_seq(pipe)
+        heads = pipe.execute()
+        changed = self._sync_catalogue(client, *heads[0])
+        # (new vectors never make a sync "bulk": while the embedder works through a big
+        # catalogue they arrive batch after batch, and the snapshot is not rewritten each time;
+        # `ingest --snapshot` refreshes it with the vectors)
+        if self.vectors is not None and self.vectors.sync(client, self.slot_of, *heads[1]):
+            changed = True
+            self.version += 1
+        return changed
+
+    def _sync_catalogue(self, client, epoch, seq) -> bool:
         seq = int(seq or 0)
         if epoch != self.epoch:
             if self.epoch is not None:

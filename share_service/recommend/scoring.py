@@ -1,8 +1,15 @@
 """How a related article is scored, and the diversity pass. Plain functions; no Flask, no Redis.
 
-    relevance = 0.60 * content + 0.25 * tags + 0.15 * section
-    score     = relevance * (0.70 + 0.15 * recency + 0.15 * popularity)
+With the site's weights (``config.RecommendWeights``; defaults in config/defaults.toml):
 
+    relevance = S * semantic + C * content + T * tags + E * section     (method "semantic")
+    relevance = (C * content + T * tags + E * section) / (C + T + E)    (method "words")
+    score     = relevance * (1 - R - P + R * recency + P * popularity)
+
+* semantic: how much closer the two articles' sentence vectors are than the article is to the
+  catalogue on average: (cosine - mean cosine) / (1 - mean cosine), 0 when below the mean (the
+  mean is the query article's own baseline, so the figure means the same for every model and
+  article);
 * content: BM25 similarity of the two articles' title, description and tags (``text``),
   divided by the article's similarity with itself (0..1);
 * tags: Jaccard overlap of their tag sets; section: 1 when they share a (non-empty) section;
@@ -10,8 +17,8 @@
 * popularity: log(1 + recent shares) / log(1 + the most shared article's recent shares), from
   the share counters of the last days (each day weighted 1 / (1 + days ago)).
 
-Popularity and recency only *boost* relevant articles (a multiplier between 0.70 and 1.0): a
-popular but unrelated article never outranks a related one. Candidates below MIN_RELEVANCE are
+Popularity and recency only *boost* relevant articles (a multiplier between 1 - R - P and 1):
+a popular but unrelated article never outranks a related one. Candidates below MIN_RELEVANCE are
 not "related"; the answer is then completed with popular, then newest articles.
 
 Diversity: maximal marginal relevance (MMR) over the candidates, with the similarity of two
@@ -24,8 +31,6 @@ from __future__ import annotations
 
 import math
 
-W_CONTENT, W_TAGS, W_SECTION = 0.60, 0.25, 0.15
-BASE, W_RECENCY, W_POPULARITY = 0.70, 0.15, 0.15
 MIN_RELEVANCE = 0.05
 MMR_LAMBDA = 0.75
 SAME_STORY_TITLE = 0.5
@@ -52,12 +57,25 @@ def popularity(shares: float, max_shares: float) -> float:
     return math.log1p(shares) / math.log1p(max_shares)
 
 
-def relevance(content: float, tags: float, section: float) -> float:
-    return W_CONTENT * content + W_TAGS * tags + W_SECTION * section
+def semantic(cosine: float, mean: float) -> float:
+    """The cosine above the query's mean cosine, rescaled to 0..1."""
+    if cosine <= mean or mean >= 1.0:
+        return 0.0
+    return min(1.0, (cosine - mean) / (1.0 - mean))
 
 
-def blend(rel: float, rec: float, pop: float) -> float:
-    return rel * (BASE + W_RECENCY * rec + W_POPULARITY * pop)
+def relevance(weights, content: float, tags: float, section: float,
+              sem: float | None = None) -> float:
+    """``sem`` None: by words alone (the other weights rescaled to sum to 1)."""
+    words = weights.content * content + weights.tags * tags + weights.section * section
+    if sem is None:
+        return words / (weights.content + weights.tags + weights.section)
+    return weights.semantic * sem + words
+
+
+def blend(weights, rel: float, rec: float, pop: float) -> float:
+    return rel * (1.0 - weights.recency - weights.popularity + weights.recency * rec
+                  + weights.popularity * pop)
 
 
 def same_story(title_a, title_b, terms_a, terms_b) -> bool:

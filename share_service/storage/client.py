@@ -12,6 +12,7 @@ unreachable, timing out, loading, failing over): the web layer turns any of them
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import redis
@@ -41,6 +42,24 @@ def from_url(url: str, socket_timeout: float = 0.5, connect_timeout: float = 0.5
         decode_responses=decode_responses,
         health_check_interval=30,
     )
+
+
+_BINARY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def binary(client: redis.Redis) -> redis.Redis:
+    """A client of the same server and settings that returns bytes (``client`` decodes every
+    reply as UTF-8): for binary values such as packed vectors. One per client, kept while the
+    client lives."""
+    twin = _BINARY.get(client)
+    if twin is None:
+        pool = client.connection_pool
+        kwargs = dict(pool.connection_kwargs, decode_responses=False)
+        twin = redis.Redis(connection_pool=redis.ConnectionPool(
+            connection_class=pool.connection_class, max_connections=pool.max_connections,
+            **kwargs))
+        _BINARY[client] = twin
+    return twin
 
 
 @dataclass

@@ -125,6 +125,34 @@ def sitemap_pages(site: str) -> str:
     until their <lastmod> moves. Never expires (one field per page)."""
     return f"{_site(site)}:smpages"
 
+
+# --- semantic vectors (recommend.vectors); ``model`` is the embedding model's id -----------------
+def vectors(site: str, model: str) -> str:
+    """HASH article id -> the article's sentence vector, stored once for every worker: 8 bytes
+    of digest of the embedded text, a float32 scale, then int8 components
+    (``recommend.vectors.pack``). Never expires; an article's entry goes with the article."""
+    return f"{_site(site)}:vec:{model}"
+
+
+def vector_seq(site: str, model: str) -> str:
+    """HASH of the vector change log and the embedding queue: ``epoch`` and ``seq`` (the last
+    vector change, what workers sync from), ``cursor`` and ``cat_epoch`` (the catalogue change
+    sequence number, and catalogue epoch, embedded up to: the catalogue changes after ``cursor``
+    are the queue of articles to embed). Never expires."""
+    return f"{_site(site)}:vecseq:{model}"
+
+
+def vector_changes(site: str, model: str) -> str:
+    """ZSET article id -> sequence number of its last vector change (written or removed): the
+    log a worker's matrix syncs from (ZRANGEBYSCORE last_seen +inf). One entry per article."""
+    return f"{_site(site)}:vecchg:{model}"
+
+
+def embed_lock(site: str, model: str) -> str:
+    """STRING the id of the embedder working on a site (SET NX with a TTL, renewed per batch):
+    one embedder per site and model at a time. Expires."""
+    return f"{_site(site)}:veclock:{model}"
+
 # (catalogue keys end here)
 
 
