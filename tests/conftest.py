@@ -45,6 +45,9 @@ def make_app(redis_url, tmp_path):
             "COUNTING_FLUSH_INTERVAL_MS": 50,
             "SESSION_COOKIE_SECURE": False,
             "CATALOGUE_FETCH_ALLOW_PRIVATE": False,
+            # tests send many requests from one address: limits are tested on their own
+            # (tests/test_web_ratelimits.py turns them on)
+            "RATELIMIT_ENABLED": False,
         }
         base.update(overrides or {})
         app = create_app(base)

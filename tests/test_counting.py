@@ -124,6 +124,8 @@ def test_retention_ttls(make_app, redis):
             assert 590 <= ttl <= 600, key
         elif ":salt:" in key:
             assert 0 < ttl <= 3 * 86400, key
+        elif "}:seq:" in key:  # the recorder's batch sequence: the replay window and a day
+            assert (168 + 24) * 3600 - 5 <= ttl <= (168 + 24) * 3600, key
         elif any(f"}}:{p}:" in key for p in ("ad", "sd", "sh", "top", "uv", "uva")):
             assert expected - 5 <= ttl <= expected, key
             per_day += 1
@@ -200,7 +202,8 @@ def test_one_script_call_per_site_per_flush(make_app, redis):
     recorder.flush()
     stats = {name: value["calls"] for name, value in redis.info("commandstats").items()}
     assert stats["cmdstat_evalsha"] == 2  # one script call per site
-    assert stats["cmdstat_set"] == 6  # one dedupe SET NX per event
+    # one dedupe SET NX per event, and each batch's sequence number (exactly-once replays)
+    assert stats["cmdstat_set"] == 6 + 2
     # counters summed inside the batch: 3 networks x 5 hashes on "default", and the 3 copies
     # of "other" (one group) are one HINCRBY per hash
     assert stats["cmdstat_hincrby"] == 15 + 5
