@@ -84,6 +84,8 @@ def post_worker_init(worker):
     if "recorder" in extensions:
         extensions["recorder"].start()
     metrics.start()
+    worker.log.info("worker %s ready: recorder started, rate limits shared among %d workers",
+                    worker.pid, worker.cfg.workers)
 
 
 def worker_exit(server, worker):

@@ -133,3 +133,22 @@ def test_every_option_is_documented_beside_its_default():
                 j >= 0 and lines[j].strip().startswith("#")):
             undocumented.append(stripped.split("=")[0].strip())
     assert not undocumented
+
+
+def test_rate_limits_from_the_environment():
+    settings = load_settings(environ={"RATELIMIT_ENABLED": "0",
+                                      "SHARE_SERVICE_RATELIMIT_EVENTS": "10 per second",
+                                      "SHARE_SERVICE_RATELIMIT_REDIRECTS": "30/minute;500/hour"})
+    assert settings["RATELIMIT_ENABLED"] is False
+    assert settings["RATELIMIT_EVENTS"] == "10 per second"
+    assert settings["RATELIMIT_REDIRECTS"] == "30/minute;500/hour"
+    assert load_settings(environ={})["RATELIMIT_ENABLED"] is True
+
+
+@pytest.mark.parametrize("option, value", [
+    ("RATELIMIT_EVENTS", "lots"), ("RATELIMIT_REDIRECTS", "60/fortnight"),
+    ("METRICS_ALLOW", ["10.0.0.0/33"]), ("LOG_FORMAT", "xml"),
+])
+def test_bad_resilience_options_stop_start_up(option, value):
+    with pytest.raises(ConfigError, match=option):
+        load_settings({option: value}, environ={})

@@ -239,7 +239,12 @@ class Recorder:
 
     # --- public API --------------------------------------------------------------------
     def start(self) -> None:
-        """Start the flush thread of this process now (it also starts on first use)."""
+        """Fetch the daily salts and start the flush thread of this process now (the thread
+        also starts on first use): a worker that gets them before its first request never
+        holds a raw IP address and user agent in memory while Redis answers."""
+        if self._pid != os.getpid():
+            self._reset()
+        self._prefetch_salts()
         self._ensure_thread()
 
     def add(self, event: Event, ip: str | None = None, user_agent: str | None = None) -> None:

@@ -25,6 +25,8 @@ import os
 import re
 import time
 
+from flask import Request
+
 from .. import metrics
 
 log = logging.getLogger("share_service.requests")
@@ -33,6 +35,16 @@ REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
                                                                          default=None)
 VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 ENVIRON_KEY = "share_service.request_id"
+REQUEST_KEY = "share_service.request"
+
+
+class ObservedRequest(Request):
+    """Flask's request, leaving itself in the environ: Flask clears ``werkzeug.request`` when
+    the request context ends, before the middleware can read which endpoint answered."""
+
+    def __init__(self, environ, populate_request: bool = True, shallow: bool = False):
+        super().__init__(environ, populate_request, shallow)
+        environ[REQUEST_KEY] = self
 
 
 def request_id() -> str | None:
@@ -74,7 +86,7 @@ class Observer:
             return self.wsgi_app(environ, start)
         finally:
             elapsed = time.perf_counter() - started
-            request = environ.get("werkzeug.request")
+            request = environ.pop(REQUEST_KEY, None)
             rule = getattr(request, "url_rule", None)
             endpoint = rule.endpoint if rule is not None else "unmatched"
             status = seen[0][:3] if seen else "500"
@@ -118,5 +130,6 @@ def configure_logging(app) -> None:
 
 def init_app(app) -> None:
     configure_logging(app)
+    app.request_class = ObservedRequest
     app.wsgi_app = Observer(app.wsgi_app, bool(app.config["LOG_REQUESTS"]))
     metrics.start()
