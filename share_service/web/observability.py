@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import re
 import time
+from random import getrandbits
 
 from flask import Request
 
@@ -72,7 +72,7 @@ class Observer:
         started = time.perf_counter()
         rid = environ.get("HTTP_X_REQUEST_ID")
         if not rid or not VALID_ID.fullmatch(rid):
-            rid = os.urandom(8).hex()
+            rid = "%016x" % getrandbits(64)  # noqa: UP031 - the fastest spelling; not a secret
         environ[ENVIRON_KEY] = rid
         token = REQUEST_ID.set(rid)
         seen = []
