@@ -24,13 +24,16 @@ bp = Blueprint("events", __name__)
 
 
 class _NoContent(Response):
-    """The 204: no body, no Content-Type, and its headers sent as they are (werkzeug's
-    get_wsgi_headers has nothing to fix on an empty answer, and costs a few microseconds)."""
-
-    default_mimetype = None
+    """The 204, its headers sent as they are (werkzeug's get_wsgi_headers has nothing to fix on
+    an empty answer, and costs a few microseconds)."""
 
     def get_wsgi_headers(self, environ):
         return self.headers
+
+
+# Given explicitly, the content type spares werkzeug a "content-type" in headers test that
+# raises and catches an exception on every response (~3 µs).
+_TYPE = "text/html; charset=utf-8"
 
 
 def _body(environ, limit: int | None) -> bytes:
@@ -75,4 +78,4 @@ def post_events():
             recorder.add(event, ip, agent)
     else:
         metrics.EVENTS.inc("bot", amount=len(events))
-    return _NoContent(status=204)
+    return _NoContent(status=204, content_type=_TYPE)

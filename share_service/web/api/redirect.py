@@ -52,7 +52,9 @@ def tracked_redirect(network: str):
                 ip, agent)
     else:
         metrics.EVENTS.inc("bot")
-    response = _Redirect(status=302)  # body [] and, below, Content-Length: 0
+    # body [] and, below, Content-Length: 0; the content type given, werkzeug's default one,
+    # spares a "content-type" in headers test that raises and catches an exception (~3 µs)
+    response = _Redirect(status=302, content_type="text/html; charset=utf-8")
     # The header values are safe as they are (ASCII, percent-encoded, no line breaks: built by
     # the registry and checked by the planner), so they skip werkzeug's per-value validation
     # (about 11 µs for these three).
