@@ -79,7 +79,10 @@ def test_redis_storage_is_one_exact_limit_for_every_worker_and_machine(redis, re
         rl.share_among(4)  # a shared storage keeps the limit whole
     allowed = sum(rl.hit("events", "198.51.100.7") for _ in range(5) for rl in machines)
     assert allowed == 10
-    assert any(k.startswith(keyspace.ratelimit_prefix() + ":") for k in redis.scan_iter("*"))
+    assert 30 <= machines[0].retry_after("events", "198.51.100.7") <= 60
+    keys = list(redis.scan_iter("*"))
+    assert keys and all(k.startswith(keyspace.ratelimit_prefix() + ":") for k in keys)
+    assert not any("198.51.100" in k for k in keys)  # no raw address stored, even briefly
 
 
 def test_redis_storage_down_lets_requests_through_under_local_limits(tmp_path):

@@ -21,11 +21,16 @@ Storage (RATELIMIT_STORAGE_URI):
   through under the workers' local limits for FALLBACK_SECONDS, then it is tried again.
 
 The client is the request's address (the socket peer, or what the trusted proxies say: ProxyFix,
-TRUSTED_PROXIES); an IPv6 client is limited by its /64, the block a single subscriber gets.
+TRUSTED_PROXIES); an IPv6 client is limited by its /64, the block a single subscriber gets. In a
+shared storage the address is never written as such: the key holds a keyed hash of it (BLAKE2b
+keyed with SECRET_KEY, the same on every machine of a deployment), so no raw IP is stored in
+Redis, not even for a minute. The local counters keep the address in the worker's memory for
+the length of the window, like the request itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -149,6 +154,8 @@ class RateLimits:
         self.uri = storage_uri(settings["RATELIMIT_STORAGE_URI"], redis_url)
         self.per_process = self.uri.startswith(("local:", "memory:"))
         self.timeout = float(settings["REDIS_SOCKET_TIMEOUT"])
+        self._hash_key = hashlib.sha256(
+            ("ratelimit\0" + str(settings.get("SECRET_KEY") or "")).encode()).digest()
         self.configured: dict[str, list[RateLimitItem]] = {
             "events": parse_many(settings["RATELIMIT_EVENTS"]),
             "redirect": parse_many(settings["RATELIMIT_REDIRECTS"]),
@@ -222,6 +229,8 @@ class RateLimits:
                     return False
             return True
         strategy, limits = self._strategy()
+        if strategy is self._shared:
+            key = self._pseudonym(key)
         try:
             for item in limits[scope]:
                 if not strategy.hit(item, scope, key):
@@ -236,17 +245,23 @@ class RateLimits:
             log.warning("rate-limit storage %s answers again", self.uri.split("@")[-1])
         return True
 
+    def _pseudonym(self, key: str) -> str:
+        """What a shared storage sees of a client: a keyed hash, never the address."""
+        return hashlib.blake2b(key.encode(), key=self._hash_key, digest_size=12).hexdigest()
+
     def retry_after(self, scope: str, address: str | None) -> int:
         """Seconds until client ``address`` may send again in ``scope`` (at least 1)."""
         strategy, limits = (self._shared, self.limits) if self.per_process else self._strategy()
         key = client_key(address)
+        if not self.per_process and strategy is self._shared:
+            key = self._pseudonym(key)
         now = time.time()
         wait = 1.0
         try:
             for item in limits[scope]:
                 stats = strategy.get_window_stats(item, scope, key)
-                if stats.remaining <= 0:
-                    wait = max(wait, stats.reset_time - now)
+                if stats.remaining <= 0:  # (a store's rounding never past the window)
+                    wait = max(wait, min(stats.reset_time - now, item.get_expiry()))
         except (StorageError, OSError):
             return 1
         return math.ceil(wait)
