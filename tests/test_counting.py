@@ -288,3 +288,27 @@ def test_fork_safe(app, redis):
     recorder.flush()
     assert reads.article_counts(redis, "default", A1)["total"] == 1
     assert reads.article_counts(redis, "default", A2)["copy"] == 1
+
+
+def _close_in_child(app, queue):
+    try:
+        app.extensions["recorder"].close()  # gunicorn's worker_exit in a worker forked after use
+        queue.put("closed")
+    except Exception as exc:  # noqa: BLE001
+        queue.put(repr(exc))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_copy_closing_never_writes_the_parents_events(app, redis, tmp_path):
+    recorder = record(app, {"type": "share", "url": A1, "network": "facebook"})
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_close_in_child, args=(app, queue))
+    child.start()
+    assert queue.get(timeout=20) == "closed"
+    child.join(10)
+    assert reads.article_counts(redis, "default", A1)["total"] == 0  # nothing from the child
+    spool = tmp_path / "instance" / "spool"
+    assert not spool.exists() or not any(spool.iterdir())  # nor spooled for later
+    recorder.flush()
+    assert reads.article_counts(redis, "default", A1)["total"] == 1

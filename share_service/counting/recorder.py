@@ -280,6 +280,8 @@ class Recorder:
         """Flush, spool what Redis did not take, and stop the thread (idempotent)."""
         if self._closed:
             return
+        if self._pid != os.getpid():  # a forked copy: the parent's events are the parent's
+            self._reset()
         self._closed = True
         self._stop.set()
         self._wake.set()
