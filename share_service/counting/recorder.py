@@ -52,6 +52,7 @@ import os
 import secrets
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import redis
@@ -160,6 +161,20 @@ def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
     return Batch(key_list + dedupe_keys, argv, group_aids)
 
 
+_RECORDERS: weakref.WeakSet = weakref.WeakSet()
+
+
+def _forked() -> None:
+    """In a forked child: every recorder's state is the parent's (``add`` need not ask the
+    pid, a system call, on every event)."""
+    for recorder in list(_RECORDERS):
+        recorder._forked = True  # noqa: SLF001 - this module's own class
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
 class _Pending:
     """One script call's worth of events of one site, formed once, with the identity it keeps
     through retries and the spool (``producer``, ``seq``)."""
@@ -208,11 +223,13 @@ class Recorder:
         self._closed = False
         self._pid = None
         self._reset()
+        _RECORDERS.add(self)
         atexit.register(self.close)
 
     # --- process-local state -----------------------------------------------------------
     def _reset(self) -> None:
         self._pid = os.getpid()
+        self._forked = False
         self.producer = secrets.token_hex(8)  # this process's batches: (producer, 1, 2, ...)
         self._seq = 0
         self._buffer: collections.deque = collections.deque()
@@ -249,7 +266,7 @@ class Recorder:
 
     def add(self, event: Event, ip: str | None = None, user_agent: str | None = None) -> None:
         """Buffer one event (never blocks on Redis)."""
-        if self._thread is None or self._pid != os.getpid():
+        if self._thread is None or self._forked:
             self._ensure_thread()
         buffer = self._buffer
         if len(buffer) + self._queued_events >= self.max_pending:

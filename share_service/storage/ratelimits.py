@@ -176,7 +176,12 @@ class RateLimits:
     def _plan(self) -> None:
         """Per scope, what the per-process hot path does for each limit: the storage key around
         the client (the key ``limits`` itself builds: same counters, same window stats), the
-        window and the amount."""
+        window and the amount; and the storage's own ``incr`` (``limits`` wraps it in an
+        exception translator, useless for counters in memory)."""
+        if self.per_process:
+            storage = self._shared.storage
+            incr = type(storage).incr
+            self._incr = getattr(incr, "__wrapped__", incr).__get__(storage)
         self._fast = {
             scope: [(f"{item.namespace}/{scope}/",
                      f"/{item.amount}/{item.multiples}/{item.GRANULARITY.name}",
@@ -222,7 +227,7 @@ class RateLimits:
             return True
         key = client_key(address)
         if self.per_process:  # the hot path: counters in this process, nothing can fail
-            incr = self._shared.storage.incr  # FixedWindowRateLimiter.hit without its detours
+            incr = self._incr  # FixedWindowRateLimiter.hit without its detours
             for prefix, suffix, expiry, amount in self._fast[scope]:
                 if incr(prefix + key + suffix, expiry) > amount:
                     metrics.RATE_LIMITED.inc(scope)

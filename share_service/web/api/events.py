@@ -64,8 +64,8 @@ def post_events():
     raw = _body(environ, app.config["MAX_CONTENT_LENGTH"])
     if not raw:
         raise ApiError("invalid_json", "The body must be a JSON event or {\"events\": [...]}.")
-    try:
-        body = json.loads(raw)
+    try:  # JSON is UTF-8 (RFC 8259); decoded here, json skips its encoding detection
+        body = json.loads(raw.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError("invalid_json", "The body is not valid JSON.") from exc
     events = parse_batch(body, app.extensions["articles"])
