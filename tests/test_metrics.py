@@ -80,3 +80,16 @@ def test_gunicorn_workers_metrics_are_summed(own_redis, tmp_path):
         # each worker wrote its own files: the answer summed them
         writers = {p.stem.rsplit("_", 1)[1] for p in (instance / "metrics").glob("counter_*.db")}
         assert len(writers) == 2
+
+
+def test_event_outcomes_are_counted(client, flush):
+    url = "https://www.lequotidien.example/politique/2026/11/26/reformes"
+    before = {o: metrics.value(metrics.EVENTS, o) for o in ("counted", "duplicate", "bot")}
+    reader = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36"}
+    for _ in range(2):  # the same reader twice: the second is a duplicate
+        assert client.get("/s/x", query_string={"url": url}, headers=reader).status_code == 302
+    bot = {"User-Agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"}
+    assert client.get("/s/x", query_string={"url": url}, headers=bot).status_code == 302
+    flush()
+    after = {o: metrics.value(metrics.EVENTS, o) for o in ("counted", "duplicate", "bot")}
+    assert {o: after[o] - before[o] for o in after} == {"counted": 1, "duplicate": 1, "bot": 1}
