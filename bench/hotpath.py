@@ -4,22 +4,31 @@ One command, everything private and bounded in time::
 
     .venv/bin/python bench/hotpath.py                # 10 rounds x 3 s per endpoint, 2 sync workers
     .venv/bin/python bench/hotpath.py --rounds 6 --duration 10 --connections 16
+    .venv/bin/python bench/hotpath.py --ratelimit-storage redis,cluster   # + limits in Redis
     .venv/bin/python bench/hotpath.py --skip-http    # only the Redis memory measurement
 
 What it does:
   1. starts its own redis-server (share_service.embedded.EmbeddedRedis, temp dir, unix socket);
   2. serves ``bench.bench_wsgi:app`` (the real app + ``GET /bench/bare``) under gunicorn with
      gunicorn.conf.py (default 2 sync workers; --workers / --worker-class apply to all
-     endpoints alike), TRUSTED_PROXIES=1 so X-Forwarded-For gives each request its visitor;
-  3. drives it with wrk on 127.0.0.1 (a Lua script per endpoint rotating user agents from a pool
+     endpoints alike), TRUSTED_PROXIES=1 so X-Forwarded-For gives each request its visitor —
+     once per configuration, all side by side: "limits on" (the defaults: rate limits in each
+     worker's memory, metrics on) and "limits off" (RATELIMIT_ENABLED=0, metrics still on),
+     plus, with --ratelimit-storage, the limits kept in the bench's Redis ("redis") and/or in a
+     local 3-master Redis Cluster ("cluster", bench/redis_cluster.py). Every request comes from
+     another X-Forwarded-For address, so no limit is ever reached: what is measured is what
+     checking the limits costs;
+  3. drives them with wrk on 127.0.0.1 (a Lua script per endpoint rotating user agents from a pool
      of browser strings, X-Forwarded-For over 16 M addresses, and article URLs drawn from a
      Zipf-like popularity over --articles articles x 6 networks): a warm-up run per endpoint,
-     then --rounds rounds of bare / redirect / events slices of --duration seconds, the order
-     rotated every round so that changes in the machine's load hit every endpoint alike;
-  4. prints requests/s, the ratios redirect/bare and events/bare (median and quartiles over the
-     rounds), the service's CPU time per request (gunicorn master + workers + Redis, from
-     /proc) and its ratio, and checks that the counted shares in Redis match the requests made
-     (a few more may be counted: requests still in flight when a wrk run stops);
+     then --rounds rounds of bare / redirect / events slices of --duration seconds for every
+     configuration, the order rotated every round so that changes in the machine's load hit
+     every endpoint and configuration alike;
+  4. prints, per configuration, requests/s, the ratios redirect/bare and events/bare (median and
+     quartiles over the rounds, each ratio taken against the same configuration's bare endpoint
+     in the same round), the service's CPU time per request (gunicorn master + workers + Redis,
+     from /proc) and its ratio, and checks that the counted shares in Redis match the requests
+     made (a few more may be counted: requests still in flight when a wrk run stops);
   5. measures Redis memory per million counted shares: INFO used_memory before/after recording
      --memory-events synthetic shares (realistic spread: articles, networks, hours, new visitors)
      through the real Recorder and record.lua, with and without the short-lived dedupe keys.
@@ -197,79 +206,127 @@ def run_wrk(port: int, script: Path, duration: float, args, cpu_pids=None) -> di
             "redis_cpu_us_per_request": redis_cpu / max(total, 1) * 1e6}
 
 
-def http_bench(redis_url: str, redis_pid: int, workdir: Path, args) -> dict:
-    rng = random.Random(args.seed)
-    scripts = write_scripts(workdir, args, rng)
+def start_gunicorn(name: str, redis_url: str, workdir: Path, args, extra_env: dict):
     port = free_port()
     env = dict(os.environ)
     env.update({
         "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(args.workers),
         "GUNICORN_WORKER_CLASS": args.worker_class, "REDIS_URL": redis_url,
-        "SECRET_KEY": "bench-secret", "SHARE_SERVICE_INSTANCE_PATH": str(workdir / "instance"),
+        "SECRET_KEY": "bench-secret",
+        "SHARE_SERVICE_INSTANCE_PATH": str(workdir / f"instance-{name}"),
         "SHARE_SERVICE_ALLOWED_HOSTS": HOST, "SHARE_SERVICE_TRUSTED_PROXIES": "1",
         "PYTHONPATH": str(ROOT),
     })
     env.pop("GUNICORN_ACCESSLOG", None)
-    with (workdir / "gunicorn.log").open("w") as log:  # the child keeps its own descriptor
-        gunicorn = subprocess.Popen(
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(extra_env)
+    with (workdir / f"gunicorn-{name}.log").open("w") as log:  # the child keeps its own fd
+        proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
              "bench.bench_wsgi:app"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
         )
-    results: dict[str, list[dict]] = {"bare": [], "redirect": [], "events": []}
+    return proc, port
 
-    def cpu_pids():  # gunicorn master + workers + the Redis server: the service's whole CPU
-        return process_tree(gunicorn.pid) + [redis_pid]
 
+def stop_gunicorn(proc) -> None:
+    proc.send_signal(signal.SIGTERM)  # graceful: each worker flushes its recorder
     try:
-        wait_http(port)
-        for name in ("bare", "redirect", "events"):  # warm-up: caches, connections, salts
-            results.setdefault("warmup_" + name, []).append(
-                run_wrk(port, scripts[name], args.warmup, args, cpu_pids))
-        names = ["bare", "redirect", "events"]
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def configurations(args, redis_url: str, cluster) -> dict[str, dict]:
+    """name -> environment of its gunicorn. Metrics are always on."""
+    configs = {"limits on": {"RATELIMIT_ENABLED": "1"},
+               "limits off": {"RATELIMIT_ENABLED": "0"}}
+    for storage in filter(None, args.ratelimit_storage.split(",")):
+        if storage == "redis":
+            configs["limits in Redis"] = {"RATELIMIT_ENABLED": "1",
+                                          "SHARE_SERVICE_RATELIMIT_STORAGE_URI": "redis"}
+        elif storage == "cluster":
+            configs["limits in a cluster"] = {"RATELIMIT_ENABLED": "1",
+                                              "SHARE_SERVICE_RATELIMIT_STORAGE_URI": cluster.url}
+        else:
+            configs[f"limits in {storage}"] = {"RATELIMIT_ENABLED": "1",
+                                               "SHARE_SERVICE_RATELIMIT_STORAGE_URI": storage}
+    return configs
+
+
+def http_bench(redis_url: str, redis_pid: int, workdir: Path, args, cluster=None) -> dict:
+    rng = random.Random(args.seed)
+    scripts = write_scripts(workdir, args, rng)
+    servers = {}
+    results: dict[str, dict[str, list[dict]]] = {}
+    extra_pids = cluster.pids if cluster is not None else []
+    try:
+        for name, env in configurations(args, redis_url, cluster).items():
+            servers[name] = start_gunicorn(name.replace(" ", "-"), redis_url, workdir, args, env)
+            results[name] = {"bare": [], "redirect": [], "events": []}
+        for _proc, port in servers.values():
+            wait_http(port)
+
+        def cpu_pids_of(proc, name):
+            def pids():  # gunicorn master + workers (+ the cluster) + the Redis server
+                own = process_tree(proc.pid)
+                if name == "limits in a cluster":
+                    own += extra_pids
+                return own + [redis_pid]
+            return pids
+
+        slices = [(name, endpoint) for name in servers for endpoint in ("bare", "redirect", "events")]
+        for name, endpoint in slices:  # warm-up: caches, connections, salts
+            proc, port = servers[name]
+            results[name].setdefault("warmup_" + endpoint, []).append(
+                run_wrk(port, scripts[endpoint], args.warmup, args, cpu_pids_of(proc, name)))
         for rnd in range(args.rounds):
             # short slices, the order rotated every round (and reversed every other): drift in
-            # the machine's load then hits every endpoint alike
-            order = names[rnd % 3:] + names[:rnd % 3]
-            if (rnd // 3) % 2:
+            # the machine's load then hits every endpoint and configuration alike
+            k = rnd % len(slices)
+            order = slices[k:] + slices[:k]
+            if (rnd // len(slices)) % 2:
                 order.reverse()
-            for name in order:
-                res = run_wrk(port, scripts[name], args.duration, args, cpu_pids)
-                results[name].append(res)
-                print(f"  round {rnd + 1} {name:8s} {res['rps']:9.1f} req/s "
+            for name, endpoint in order:
+                proc, port = servers[name]
+                res = run_wrk(port, scripts[endpoint], args.duration, args,
+                              cpu_pids_of(proc, name))
+                results[name][endpoint].append(res)
+                print(f"  round {rnd + 1} {name:20s} {endpoint:8s} {res['rps']:9.1f} req/s "
                       f"{res['cpu_us_per_request']:7.0f} us CPU/request"
                       f"{'  non-2xx/3xx: ' + str(res['non_2xx_3xx']) if res['non_2xx_3xx'] else ''}",
                       flush=True)
     finally:
-        gunicorn.send_signal(signal.SIGTERM)  # graceful: each worker flushes its recorder
-        try:
-            gunicorn.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(gunicorn.pid, signal.SIGKILL)
+        for proc, _port in servers.values():
+            stop_gunicorn(proc)
     return results
 
 
-def summarize(results: dict, redis_url: str) -> dict:
-    ratios = {"redirect": [], "events": []}
-    cpu_ratios = {"redirect": [], "events": []}
-    for i, bare in enumerate(results["bare"]):
-        for name in ratios:
-            ratios[name].append(results[name][i]["rps"] / bare["rps"])
-            cpu_ratios[name].append(bare["cpu_us_per_request"]
-                                    / results[name][i]["cpu_us_per_request"])
+def summarize(all_results: dict, redis_url: str) -> dict:
     def stats(v):
         q = statistics.quantiles(v, n=4) if len(v) >= 2 else [v[0], v[0], v[0]]
         return {"median": statistics.median(v), "q1": q[0], "q3": q[2], "min": min(v),
                 "max": max(v), "all": [round(x, 3) for x in v]}
 
-    summary = {name: stats(v) for name, v in ratios.items()}
-    summary["cpu"] = {name: stats(v) for name, v in cpu_ratios.items()}
+    summary: dict = {"configs": {}}
+    made = bad = 0
+    for config, results in all_results.items():
+        ratios = {"redirect": [], "events": []}
+        cpu_ratios = {"redirect": [], "events": []}
+        for i, bare in enumerate(results["bare"]):
+            for name in ratios:
+                ratios[name].append(results[name][i]["rps"] / bare["rps"])
+                cpu_ratios[name].append(bare["cpu_us_per_request"]
+                                        / results[name][i]["cpu_us_per_request"])
+        part = {name: stats(v) for name, v in ratios.items()}
+        part["cpu"] = {name: stats(v) for name, v in cpu_ratios.items()}
+        summary["configs"][config] = part
+        made += sum(r["requests"] for name in ("redirect", "events", "warmup_redirect",
+                                               "warmup_events") for r in results.get(name, []))
+        bad += sum(r["non_2xx_3xx"] for rs in results.values() for r in rs)
     client = storage_client.from_url(redis_url, socket_timeout=30)
     counted = sum(int(v) for f, v in client.hgetall(keyspace.site_totals("default")).items()
                   if f.startswith("share:"))
-    made = sum(r["requests"] for name in ("redirect", "events", "warmup_redirect",
-                                          "warmup_events") for r in results.get(name, []))
-    bad = sum(r["non_2xx_3xx"] for rs in results.values() for r in rs)
     summary["counted_shares"] = counted
     summary["share_requests"] = made
     summary["non_2xx_3xx"] = bad
@@ -343,6 +400,10 @@ def main() -> int:
     parser.add_argument("--memory-articles", type=int, default=3000,
                         help="articles shared in the memory measurement's day (3000)")
     parser.add_argument("--seed", type=int, default=20261126)
+    parser.add_argument("--ratelimit-storage", default="",
+                        help="also measure the limits kept in another storage: comma-separated "
+                             "'redis' (the bench's Redis), 'cluster' (a local 3-master cluster) "
+                             "or any limits URI")
     parser.add_argument("--skip-http", action="store_true", help="only measure Redis memory")
     parser.add_argument("--skip-memory", action="store_true", help="only measure throughput")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -353,35 +414,42 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="hotpath-"))
     server = embedded.EmbeddedRedis(workdir / "redis", persistent=False).start()
+    cluster = None
     report: dict = {"args": vars(args), "cpus": os.cpu_count(),
                     "loadavg_start": os.getloadavg()}
     try:
         if not args.skip_http:
+            if "cluster" in args.ratelimit_storage.split(","):
+                from bench.redis_cluster import LocalCluster
+
+                cluster = LocalCluster(workdir / "cluster").start()
             print(f"HTTP: {args.workers} {args.worker_class} workers, wrk -t{args.wrk_threads} "
                   f"-c{args.connections}, {args.rounds} rounds x {args.duration:g} s", flush=True)
-            results = http_bench(server.url, server.process.pid, workdir, args)
+            results = http_bench(server.url, server.process.pid, workdir, args, cluster)
             summary = summarize(results, server.url)
             report["http"] = {"runs": results, "summary": summary}
-            print()
-            print(f"{'endpoint':10s} {'median req/s':>12s} {'CPU us/req':>10s} {'of it Redis':>11s}"
-                  "   runs (req/s)")
-            for name in ("bare", "redirect", "events"):
-                runs = [r["rps"] for r in results[name]]
-                cpu = statistics.median(r["cpu_us_per_request"] for r in results[name])
-                rcpu = statistics.median(r["redis_cpu_us_per_request"] for r in results[name])
-                print(f"{name:10s} {statistics.median(runs):12.1f} {cpu:10.0f} {rcpu:11.0f}   "
-                      + ", ".join(f"{x:.0f}" for x in runs))
-            for name in ("redirect", "events"):
-                s = summary[name]
-                print(f"throughput ratio {name}/bare: median {s['median']:.3f}  (quartiles "
-                      f"{s['q1']:.3f}-{s['q3']:.3f}, min {s['min']:.3f}, max {s['max']:.3f})"
-                      "  target >= 0.80")
-            for name in ("redirect", "events"):
-                s = summary["cpu"][name]
-                print(f"CPU-cost ratio   {name}/bare: median {s['median']:.3f}  (quartiles "
-                      f"{s['q1']:.3f}-{s['q3']:.3f})  [service CPU (workers + Redis) per bare "
-                      f"request / per {name} request]")
-            print(f"counted shares in Redis: {summary['counted_shares']} of "
+            for config, runs_of in results.items():
+                part = summary["configs"][config]
+                print(f"\n[{config}]")
+                print(f"{'endpoint':10s} {'median req/s':>12s} {'CPU us/req':>10s} "
+                      f"{'of it Redis':>11s}   runs (req/s)")
+                for name in ("bare", "redirect", "events"):
+                    runs = [r["rps"] for r in runs_of[name]]
+                    cpu = statistics.median(r["cpu_us_per_request"] for r in runs_of[name])
+                    rcpu = statistics.median(r["redis_cpu_us_per_request"] for r in runs_of[name])
+                    print(f"{name:10s} {statistics.median(runs):12.1f} {cpu:10.0f} {rcpu:11.0f}"
+                          "   " + ", ".join(f"{x:.0f}" for x in runs))
+                for name in ("redirect", "events"):
+                    r = part[name]
+                    print(f"throughput ratio {name}/bare: median {r['median']:.3f}  (quartiles "
+                          f"{r['q1']:.3f}-{r['q3']:.3f}, min {r['min']:.3f}, max {r['max']:.3f})"
+                          "  target >= 0.80")
+                for name in ("redirect", "events"):
+                    r = part["cpu"][name]
+                    print(f"CPU-cost ratio   {name}/bare: median {r['median']:.3f}  (quartiles "
+                          f"{r['q1']:.3f}-{r['q3']:.3f})  [service CPU (workers + Redis) per "
+                          f"bare request / per {name} request]")
+            print(f"\ncounted shares in Redis: {summary['counted_shares']} of "
                   f"{summary['share_requests']} share requests; non-2xx/3xx answers: "
                   f"{summary['non_2xx_3xx']}")
         if not args.skip_memory:
@@ -400,6 +468,8 @@ def main() -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2))
     finally:
+        if cluster is not None:
+            cluster.stop()
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

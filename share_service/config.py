@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import ipaddress
 import logging
 import os
 import re
@@ -26,11 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = ROOT / "config" / "defaults.toml"
 ENV_PREFIX = "SHARE_SERVICE_"
 # Options also read from the environment under their bare name.
-BARE_ENV = ("REDIS_URL", "SECRET_KEY")
+BARE_ENV = ("REDIS_URL", "SECRET_KEY", "RATELIMIT_ENABLED")
 # SHARE_SERVICE_* variables that are not options.
 ENV_ONLY = frozenset({ENV_PREFIX + "CONFIG"})
 # Old option names, still accepted (settings file, environment, overrides) with a warning.
@@ -382,6 +385,23 @@ def _validate(settings: dict) -> None:
         raise ConfigError("COUNTING_DEDUPE_WINDOW_SECONDS must be at least 1")
     if settings["COUNTING_RETENTION_DAYS"] < 1:
         raise ConfigError("COUNTING_RETENTION_DAYS must be at least 1")
+    if settings["LOG_FORMAT"] not in ("text", "json"):
+        raise ConfigError("LOG_FORMAT must be \"text\" or \"json\"")
+    if settings["COUNTING_BUFFER_MAX_EVENTS"] < 1:
+        raise ConfigError("COUNTING_BUFFER_MAX_EVENTS must be at least 1")
+    if settings["COUNTING_REPLAY_MAX_AGE_HOURS"] <= 0:
+        raise ConfigError("COUNTING_REPLAY_MAX_AGE_HOURS must be positive")
+    for name in ("RATELIMIT_EVENTS", "RATELIMIT_REDIRECTS"):
+        try:
+            parse_many(settings[name])
+        except ValueError as exc:
+            raise ConfigError(f"{name}={settings[name]!r}: not a rate limit "
+                              "(e.g. \"120/minute\")") from exc
+    for entry in settings["METRICS_ALLOW"]:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"METRICS_ALLOW: {entry!r} is not an address or network") from exc
     url = settings["REDIS_URL"]
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")

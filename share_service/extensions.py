@@ -4,7 +4,9 @@
 
 * ``storage``: the Redis connection (``storage.client.Connection``: client, embedded server);
 * ``articles``: the one (site, article) resolver with its bounded cache (``sharing.articles``);
-* ``recorder``: the write-behind share counter of this worker (``counting.recorder``);
+* ``recorder``: the write-behind share counter of this worker (``counting.recorder``), which
+  keeps, retries and spools events while Redis is unavailable;
+* ``ratelimits``: the per-client limits of the hot paths (``storage.ratelimits``);
 * ``recommender``: « Plus de contenu » with this worker's in-memory index (``recommend``), its
   snapshots under INSTANCE_PATH/recommend.
 """
@@ -20,6 +22,7 @@ from .recommend import Recommender
 from .recommend.matrix import single_threaded_blas
 from .sharing.articles import Articles
 from .storage import client as storage_client
+from .storage.ratelimits import RateLimits
 
 
 def init_app(app) -> None:
@@ -29,6 +32,7 @@ def init_app(app) -> None:
     app.extensions["articles"] = Articles(app.config)
     app.extensions["recorder"] = Recorder(storage.client, app.config)
     single_threaded_blas()
+    app.extensions["ratelimits"] = RateLimits(app.config, storage.url)
     app.extensions["recommender"] = Recommender(
         app.config, snapshot_dir=str(Path(app.instance_path) / "recommend"))
 

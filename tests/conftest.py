@@ -4,7 +4,9 @@ fixtures built on it. Every test starts from an empty database."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,9 @@ def make_app(redis_url, tmp_path):
             "COUNTING_FLUSH_INTERVAL_MS": 50,
             "SESSION_COOKIE_SECURE": False,
             "CATALOGUE_FETCH_ALLOW_PRIVATE": False,
+            # tests send many requests from one address: limits are tested on their own
+            # (tests/test_web_ratelimits.py turns them on)
+            "RATELIMIT_ENABLED": False,
         }
         base.update(overrides or {})
         app = create_app(base)
@@ -56,6 +61,38 @@ def make_app(redis_url, tmp_path):
         recorder = app.extensions.get("recorder")
         if recorder is not None:
             recorder.close()
+
+
+class OwnRedis(embedded.EmbeddedRedis):
+    """A private redis-server for one test, which the test may kill, restart and freeze
+    (append-only file fsynced at every write: a SIGKILL loses nothing already answered)."""
+
+    def kill(self) -> None:
+        """SIGKILL: a crash."""
+        proc, self.process = self.process, None
+        proc.kill()
+        proc.wait(10)
+
+    def freeze(self) -> None:
+        """SIGSTOP: still accepting connections (the kernel does), never answering."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def client(self):
+        return storage_client.from_url(self.url, socket_timeout=5)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of this test only (see OwnRedis), on a private socket."""
+    server = OwnRedis(tmp_path / "own-redis", persistent=True, fsync="always").start()
+    yield server
+    if server.process is not None:
+        with contextlib.suppress(ProcessLookupError):
+            server.thaw()
+        server.stop()
 
 
 @pytest.fixture

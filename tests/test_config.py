@@ -58,10 +58,6 @@ def test_unknown_route_gets_json_error(client):
     assert response.get_json()["error"]["code"] == "not_found"
 
 
-def test_health_reports_redis(client):
-    assert client.get("/healthz").get_json() == {"status": "ok", "redis": "ok"}
-
-
 def test_no_cookie_for_readers(client):
     response = client.get("/healthz")
     assert "Set-Cookie" not in response.headers
@@ -207,3 +203,22 @@ def test_recommendation_weights_are_site_settings_checked_at_start_up(tmp_path):
                        f'[sites.a.recommendations.weights]\n{table}\n')
         with pytest.raises(ConfigError, match=message):
             load_settings(environ={"SHARE_SERVICE_CONFIG": str(cfg)})
+
+
+def test_rate_limits_from_the_environment():
+    settings = load_settings(environ={"RATELIMIT_ENABLED": "0",
+                                      "SHARE_SERVICE_RATELIMIT_EVENTS": "10 per second",
+                                      "SHARE_SERVICE_RATELIMIT_REDIRECTS": "30/minute;500/hour"})
+    assert settings["RATELIMIT_ENABLED"] is False
+    assert settings["RATELIMIT_EVENTS"] == "10 per second"
+    assert settings["RATELIMIT_REDIRECTS"] == "30/minute;500/hour"
+    assert load_settings(environ={})["RATELIMIT_ENABLED"] is True
+
+
+@pytest.mark.parametrize("option, value", [
+    ("RATELIMIT_EVENTS", "lots"), ("RATELIMIT_REDIRECTS", "60/fortnight"),
+    ("METRICS_ALLOW", ["10.0.0.0/33"]), ("LOG_FORMAT", "xml"),
+])
+def test_bad_resilience_options_stop_start_up(option, value):
+    with pytest.raises(ConfigError, match=option):
+        load_settings({option: value}, environ={})

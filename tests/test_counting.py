@@ -124,6 +124,8 @@ def test_retention_ttls(make_app, redis):
             assert 590 <= ttl <= 600, key
         elif ":salt:" in key:
             assert 0 < ttl <= 3 * 86400, key
+        elif "}:seq:" in key:  # the recorder's batch sequence: the replay window and a day
+            assert (168 + 24) * 3600 - 5 <= ttl <= (168 + 24) * 3600, key
         elif any(f"}}:{p}:" in key for p in ("ad", "sd", "sh", "top", "uv", "uva")):
             assert expected - 5 <= ttl <= expected, key
             per_day += 1
@@ -200,7 +202,8 @@ def test_one_script_call_per_site_per_flush(make_app, redis):
     recorder.flush()
     stats = {name: value["calls"] for name, value in redis.info("commandstats").items()}
     assert stats["cmdstat_evalsha"] == 2  # one script call per site
-    assert stats["cmdstat_set"] == 6  # one dedupe SET NX per event
+    # one dedupe SET NX per event, and each batch's sequence number (exactly-once replays)
+    assert stats["cmdstat_set"] == 6 + 2
     # counters summed inside the batch: 3 networks x 5 hashes on "default", and the 3 copies
     # of "other" (one group) are one HINCRBY per hash
     assert stats["cmdstat_hincrby"] == 15 + 5
@@ -285,3 +288,27 @@ def test_fork_safe(app, redis):
     recorder.flush()
     assert reads.article_counts(redis, "default", A1)["total"] == 1
     assert reads.article_counts(redis, "default", A2)["copy"] == 1
+
+
+def _close_in_child(app, queue):
+    try:
+        app.extensions["recorder"].close()  # gunicorn's worker_exit in a worker forked after use
+        queue.put("closed")
+    except Exception as exc:  # noqa: BLE001
+        queue.put(repr(exc))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_copy_closing_never_writes_the_parents_events(app, redis, tmp_path):
+    recorder = record(app, {"type": "share", "url": A1, "network": "facebook"})
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_close_in_child, args=(app, queue))
+    child.start()
+    assert queue.get(timeout=20) == "closed"
+    child.join(10)
+    assert reads.article_counts(redis, "default", A1)["total"] == 0  # nothing from the child
+    spool = tmp_path / "instance" / "spool"
+    assert not spool.exists() or not any(spool.iterdir())  # nor spooled for later
+    recorder.flush()
+    assert reads.article_counts(redis, "default", A1)["total"] == 1

@@ -38,11 +38,11 @@ def _start(instance: Path, port: int) -> subprocess.Popen:
     )
 
 
-def _health(port: int, timeout: float = 30.0) -> dict:
+def _ready(port: int, timeout: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
                 return json.load(resp)
         except OSError:
             if time.monotonic() > deadline:
@@ -69,7 +69,7 @@ def test_gunicorn_starts_embedded_redis_and_restarts_with_its_data(tmp_path):
     port = _free_port()
     proc = _start(instance, port)
     try:
-        assert _health(port) == {"status": "ok", "redis": "ok"}
+        assert _ready(port) == {"status": "ready", "redis": "ok", "pending_events": 0}
         sock = instance / "redis" / "redis.sock"
         assert sock.exists()
         redis.Redis(unix_socket_path=str(sock)).set("ss:test:persisted", "oui")
@@ -83,7 +83,7 @@ def test_gunicorn_starts_embedded_redis_and_restarts_with_its_data(tmp_path):
     port = _free_port()
     proc = _start(instance, port)  # at once: the old server must not hold the files
     try:
-        assert _health(port)["redis"] == "ok"
+        assert _ready(port)["redis"] == "ok"
         value = redis.Redis(unix_socket_path=str(sock)).get("ss:test:persisted")
         assert value == b"oui"
     finally:

@@ -202,3 +202,27 @@ def test_events_and_counts_while_redis_is_down(make_app, redis, tmp_path):
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert response.json["error"]["code"] == "unavailable"
+
+
+# --- rate limit --------------------------------------------------------------------------------
+def test_past_the_events_limit_429_with_retry_after_nothing_counted(make_app, redis, flush):
+    app = make_app({"RATELIMIT_ENABLED": True, "RATELIMIT_EVENTS": "2/minute"})
+    client = app.test_client()
+    share = {"type": "share", "url": A1, "network": "facebook"}
+    assert post(client, share).status_code == 204
+    assert post(client, {"events": [share, {"type": "copy", "url": A1}]}).status_code == 204
+    refused = post(client, {"type": "share", "url": A2, "network": "x"})
+    assert refused.status_code == 429
+    assert refused.json["error"]["code"] == "rate_limited"
+    assert 30 <= int(refused.headers["Retry-After"]) <= 60  # the client's window ends
+    # another client is not affected
+    assert post(client, share, environ_base={"REMOTE_ADDR": "198.51.100.4"}).status_code == 204
+    flush(app)
+    assert reads.article_counts(redis, "default", A2)["total"] == 0
+    assert reads.article_counts(redis, "default", A1)["networks"] == {"facebook": 2}
+
+
+def test_no_limit_when_rate_limits_are_off(make_app):
+    app = make_app({"RATELIMIT_ENABLED": False, "RATELIMIT_EVENTS": "1/minute"})
+    client = app.test_client()
+    assert all(post(client, {"type": "copy", "url": A1}).status_code == 204 for _ in range(5))

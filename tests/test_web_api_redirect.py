@@ -165,3 +165,39 @@ def test_redirect_works_while_redis_is_down(make_app, redis, tmp_path):
     counts = client.get("/api/v1/counts", query_string={"url": A1})
     assert counts.status_code == 503
     assert counts.json["error"]["code"] == "unavailable"
+
+
+# --- rate limit: past it the reader is still redirected, the share is not counted ----------------
+def test_past_the_redirect_limit_readers_are_redirected_not_counted(make_app, redis):
+    from share_service import metrics
+
+    app = make_app({"RATELIMIT_ENABLED": True, "RATELIMIT_REDIRECTS": "3/minute"})
+    client = app.test_client()
+    before = metrics.value(metrics.RATE_LIMITED, "redirect")
+    for i in range(5):
+        response = client.get("/s/facebook", query_string={"url": A1, "n": i},
+                              headers={"User-Agent": BROWSER_UA},
+                              environ_base={"REMOTE_ADDR": "203.0.113.7"})
+        assert response.status_code == 302
+        assert on_endpoint(response.headers["Location"], networks.get("facebook"))
+    other = client.get("/s/x", query_string={"url": A1}, headers={"User-Agent": BROWSER_UA},
+                       environ_base={"REMOTE_ADDR": "198.51.100.9"})  # another reader
+    assert other.status_code == 302
+    # n= changes the query string only: the same reader and article, deduplicated anyway, so
+    # look at what reached the recorder rather than the counters
+    assert counted(app, redis) == {"facebook": 1, "x": 1}
+    assert metrics.value(metrics.RATE_LIMITED, "redirect") - before == 2
+    assert app.extensions["recorder"].counted + app.extensions["recorder"].duplicates == 4
+
+
+def test_redirect_limit_per_reader_behind_the_trusted_proxy(make_app, redis):
+    app = make_app({"RATELIMIT_ENABLED": True, "RATELIMIT_REDIRECTS": "1/minute",
+                    "TRUSTED_PROXIES": 1})
+    client = app.test_client()
+    for reader in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
+        # the left-most entry is the client's claim, the right-most what the proxy saw
+        client.get("/s/facebook", query_string={"url": A1},
+                   headers={"User-Agent": BROWSER_UA,
+                            "X-Forwarded-For": f"6.6.6.6, {reader}"},
+                   environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert counted(app, redis) == {"facebook": 3}  # three readers, one share each

@@ -5,6 +5,6 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-def test_chromium_reads_service_health(live_server, page):
-    page.goto(live_server.url + "/healthz")
+def test_chromium_reads_service_readiness(live_server, page):
+    page.goto(live_server.url + "/readyz")
     assert '"redis":"ok"' in page.content().replace(" ", "")

@@ -1,26 +1,45 @@
 """Write-behind recorder: requests append events to a per-process buffer; a background thread
-writes them to Redis in one scripted batch per site (record.lua) every COUNTING_FLUSH_INTERVAL_MS, or
-sooner when COUNTING_FLUSH_MAX_EVENTS are waiting. Requests never wait for Redis.
+writes them to Redis in one scripted batch per site (record.lua) every COUNTING_FLUSH_INTERVAL_MS,
+or sooner when COUNTING_FLUSH_MAX_EVENTS are waiting. Requests never wait for Redis.
 
 Contract (``app.extensions["recorder"]``):
   * ``add(event, ip=None, user_agent=None)``: non-blocking. When ``event.visitor`` is empty it is
     computed from ip + user agent with the day's salt (see visitors.py); if this process has not
     cached that salt yet, the raw pair waits in memory and is hashed by the flush thread.
-  * ``flush()``: synchronous; everything added before the call is written (or failed) on return.
-  * ``close()``: final flush and stop (gunicorn's worker_exit, atexit).
+  * ``flush()``: synchronous; everything added before the call is written (or kept for a retry)
+    on return.
+  * ``start()``: start the flush thread now (gunicorn's post_worker_init: a new worker replays
+    the spool without waiting for traffic); otherwise it starts on first use.
+  * ``close()``: final flush, then whatever Redis did not take is spooled to disk; stop
+    (gunicorn's worker_exit, atexit).
 
-Failure handling: a batch that fails (Redis down, slow, script error) is kept and retried at the
-next flushes for up to RETRY_SECONDS, then dropped with a logged, counted warning. At most
-MAX_PENDING events wait in memory; beyond that new events are dropped (counted). A retried batch
-that Redis did run (a timeout after execution) is not counted twice: its dedupe keys exist.
+Nothing lost when Redis fails (docs/counting.md, "When Redis fails"):
 
-What a crash can lose: a worker killed with SIGKILL (or OOM-killed) loses the events in its
-buffer, at most one flush interval's worth (COUNTING_FLUSH_INTERVAL_MS, 200 ms by default) plus any
-batch being retried while Redis was unreachable. A normal stop (SIGTERM, SIGINT, gunicorn
-graceful restart, max_requests recycling) flushes first.
+* Exactly once. Every batch gets, when it is formed, this process's ``producer`` id and the next
+  sequence number; it keeps both through retries and the spool. Batches of one slot are sent in
+  sequence order, one at a time, and record.lua stores the last sequence written per (slot,
+  producer) with the counts, atomically: a batch re-sent after an unanswered call that Redis did
+  run (a timeout, a frozen server resumed, a connection cut after the write) is skipped, as is
+  a spool file replayed twice. The per-event dedupe keys come on top, within their window.
+* Bounded buffer. While Redis is unavailable (down, frozen, failing over) the events wait in
+  memory, retried with a backoff up to RETRY_MAX_SECONDS, for as long as it takes. At most
+  COUNTING_BUFFER_MAX_EVENTS wait per worker; past that new events are dropped (counted in
+  ``share_service_events_dropped_total{reason="buffer_full"}``, logged).
+* Spool. A worker stopping while Redis is unavailable writes its batches to INSTANCE_PATH/spool
+  (spool.py); the next worker (any worker, every SPOOL_SCAN_SECONDS) claims and replays them.
+  Events whose visitor hash could not be computed yet (no salt: Redis was down since this worker
+  started) hold a raw IP and user agent: they are never written to disk, and are dropped and
+  counted (``reason="no_salt"``) when the worker stops before Redis is back.
+* Batches older than COUNTING_REPLAY_MAX_AGE_HOURS are dropped rather than replayed (the
+  sequence keys that make replays safe live that long, plus a day).
+
+What a crash can lose: a worker killed with SIGKILL (or OOM-killed) loses what its memory held:
+at most one flush interval's worth while Redis answers, everything buffered while it does not.
+A normal stop (SIGTERM, SIGINT, gunicorn graceful restart, max_requests recycling) loses nothing.
 
 Fork-safe: the thread starts on first use in each process; a pid change (a fork after use)
-drops the parent's buffer copy in the child and starts a fresh thread there.
+drops the parent's buffer copy in the child, gives the child its own producer id, and starts a
+fresh thread there.
 """
 
 from __future__ import annotations
@@ -30,21 +49,35 @@ import collections
 import hashlib
 import logging
 import os
+import secrets
 import threading
 import time
+import weakref
+from pathlib import Path
 
 import redis
 
+from .. import metrics
+from ..config import instance_path
 from ..storage import keyspace, scripts
+from ..storage.client import UNAVAILABLE
 from . import clock
 from .events import SHARING, Event
+from .spool import Spool, SpooledBatch
 from .visitors import SaltCache, visitor_hash
 
 log = logging.getLogger("share_service.counting")
 
 RECORD = scripts.load(__file__, "record")  # lua/record.lua
-RETRY_SECONDS = 60.0
-MAX_PENDING = 200_000
+# Retries while Redis is unavailable: after the first failure, again after one flush interval,
+# doubling up to this many seconds between attempts, for as long as it takes.
+RETRY_MAX_SECONDS = 5.0
+# A batch failing for another reason (a script error: a bug) is dropped after this many tries.
+POISON_ATTEMPTS = 3
+# How often a worker looks for spool files left by stopped workers.
+SPOOL_SCAN_SECONDS = 30.0
+# Drops are logged at most this often per reason (with the running total).
+DROP_LOG_SECONDS = 10.0
 # A process sets the TTL of a per-day key (and records an article's URL) once, then again only
 # after this many seconds: one EXPIRE per key per 10 minutes instead of one per batch.
 REFRESH_SECONDS = 600.0
@@ -128,12 +161,41 @@ def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
     return Batch(key_list + dedupe_keys, argv, group_aids)
 
 
-class _Pending:
-    __slots__ = ("site", "events", "attempts", "since")
+_RECORDERS: weakref.WeakSet = weakref.WeakSet()
 
-    def __init__(self, site: str, events: list[Event], attempts: int = 0, since: float = 0.0):
-        self.site, self.events, self.attempts = site, events, attempts
-        self.since = since or time.monotonic()
+
+def _forked() -> None:
+    """In a forked child: every recorder's state is the parent's (``add`` need not ask the
+    pid, a system call, on every event)."""
+    for recorder in list(_RECORDERS):
+        recorder._forked = True  # noqa: SLF001 - this module's own class
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
+class _Pending:
+    """One script call's worth of events of one site, formed once, with the identity it keeps
+    through retries and the spool (``producer``, ``seq``)."""
+
+    __slots__ = ("site", "events", "producer", "seq", "created", "attempts", "held", "origin")
+
+    def __init__(self, site: str, events: list[Event], producer: str, seq: int,
+                 created: float | None = None, held: bool = False, origin: Path | None = None):
+        self.site, self.events, self.producer, self.seq = site, events, producer, seq
+        self.created = time.time() if created is None else created
+        self.attempts = 0
+        self.held = held      # waited for Redis (counted as buffered or spooled): "replayed"
+        self.origin = origin  # the claimed spool file it came from
+
+
+def _transient(exc: BaseException) -> bool:
+    """Redis cannot take the batch now, but will: keep it, whatever the wait."""
+    if isinstance(exc, (*UNAVAILABLE, OSError)):
+        return True
+    message = str(exc)
+    return isinstance(exc, redis.ResponseError) and message.startswith(("OOM", "BUSY"))
 
 
 class Recorder:
@@ -142,25 +204,42 @@ class Recorder:
         self.sites = settings["SITES"]
         self.interval = max(settings["COUNTING_FLUSH_INTERVAL_MS"], 1) / 1000.0
         self.max_events = max(int(settings["COUNTING_FLUSH_MAX_EVENTS"]), 1)
+        self.max_pending = max(int(settings["COUNTING_BUFFER_MAX_EVENTS"]), 1)
         self.dedupe_ttl = int(settings["COUNTING_DEDUPE_WINDOW_SECONDS"])
         self.retention_ttl = (int(settings["COUNTING_RETENTION_DAYS"]) + 1) * 86400
+        self.max_age = float(settings["COUNTING_REPLAY_MAX_AGE_HOURS"]) * 3600
+        self.seq_ttl = int(self.max_age) + 86400
+        self.spool = Spool(instance_path(settings) / "spool",
+                           int(settings["COUNTING_SPOOL_MAX_BYTES"]))
         self.salts = SaltCache()
         self._ttl_done: set[str] = set()
         self._urls_done: dict[str, set[str]] = {}
         self._memo_since = time.monotonic()
         # statistics (per process)
         self.counted = self.duplicates = self.dropped = self.failures = 0
+        self.replayed = self.spooled = 0
+        self._dropped_by: dict[str, int] = {}
+        self._drop_logged: dict[str, float] = {}
         self._closed = False
         self._pid = None
         self._reset()
+        _RECORDERS.add(self)
         atexit.register(self.close)
 
     # --- process-local state -----------------------------------------------------------
     def _reset(self) -> None:
         self._pid = os.getpid()
+        self._forked = False
+        self.producer = secrets.token_hex(8)  # this process's batches: (producer, 1, 2, ...)
+        self._seq = 0
         self._buffer: collections.deque = collections.deque()
-        self._retry: list[_Pending] = []
-        self._retry_events = 0
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self._queued_events = 0
+        self._claims: dict[Path, int] = {}  # claimed spool file -> its batches not yet done
+        self._down_since: float | None = None  # monotonic time of the first failed write
+        self._failed_rounds = 0
+        self._retry_at = 0.0
+        self._spool_scan_at = 0.0  # the first flush looks for spool files at once
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -176,16 +255,25 @@ class Recorder:
             thread.start()
 
     # --- public API --------------------------------------------------------------------
+    def start(self) -> None:
+        """Fetch the daily salts and start the flush thread of this process now (the thread
+        also starts on first use): a worker that gets them before its first request never
+        holds a raw IP address and user agent in memory while Redis answers."""
+        if self._pid != os.getpid():
+            self._reset()
+        self._prefetch_salts()
+        self._ensure_thread()
+
     def add(self, event: Event, ip: str | None = None, user_agent: str | None = None) -> None:
         """Buffer one event (never blocks on Redis)."""
-        if self._thread is None or self._pid != os.getpid():
+        if self._thread is None or self._forked:
             self._ensure_thread()
         buffer = self._buffer
-        if len(buffer) + self._retry_events >= MAX_PENDING:
-            self.dropped += 1
-            if self.dropped % 10000 == 1:
-                log.warning("recorder buffer full: %d events dropped so far", self.dropped)
+        if len(buffer) + self._queued_events >= self.max_pending:
+            self._drop("buffer_full", 1)
             return
+        if self._down_since is not None:
+            metrics.BUFFERED.inc()
         if not event.visitor and ip is not None:
             tz = self.sites[event.site].timezone
             salt = self.salts.get(clock.day(tz, event.ts))
@@ -198,16 +286,19 @@ class Recorder:
             self._wake.set()
 
     def flush(self) -> int:
-        """Write everything buffered now; returns the number of events counted."""
+        """Write everything buffered now (whatever the retry backoff); returns the number of
+        events counted."""
         if self._pid != os.getpid():
             self._reset()
         with self._flush_lock:
-            return self._flush_locked()
+            return self._flush_locked(force=True)
 
     def close(self) -> None:
-        """Flush and stop the thread (idempotent)."""
+        """Flush, spool what Redis did not take, and stop the thread (idempotent)."""
         if self._closed:
             return
+        if self._pid != os.getpid():  # a forked copy: the parent's events are the parent's
+            self._reset()
         self._closed = True
         self._stop.set()
         self._wake.set()
@@ -215,28 +306,46 @@ class Recorder:
         if thread is not None and thread is not threading.current_thread() \
                 and self._pid == os.getpid():
             thread.join(timeout=5)
-        try:
-            self.flush()
-        except Exception:  # noqa: BLE001 - shutting down: log, never raise
-            log.exception("final recorder flush failed")
-        if self._retry or self._buffer:
-            lost = sum(len(p.events) for p in self._retry) + len(self._buffer)
-            self.dropped += lost
-            log.warning("recorder closed with %d unwritten events (Redis unreachable)", lost)
+        with self._flush_lock:
+            try:
+                self._flush_locked(force=True, scan=False)
+            except Exception:  # noqa: BLE001 - shutting down: log, never raise
+                log.exception("final recorder flush failed")
+            try:
+                self._spool_everything()
+            except Exception:  # noqa: BLE001
+                lost = self.pending()
+                log.exception("recorder could not spool %d events", lost)
+                self._drop("error", lost)
+        metrics.PENDING.set(0)
+        metrics.flush()
 
     def pending(self) -> int:
-        return len(self._buffer) + sum(len(p.events) for p in self._retry)
+        """Events waiting in this process (buffered, or in batches not yet written)."""
+        return len(self._buffer) + self._queued_events
+
+    @property
+    def healthy(self) -> bool:
+        """False while writes to Redis are failing."""
+        return self._down_since is None
 
     # --- background thread -------------------------------------------------------------
+    def _next_wait(self) -> float:
+        if self._down_since is None:
+            return self.interval
+        return max(min(self._retry_at - time.monotonic(), RETRY_MAX_SECONDS), 0.01)
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.interval)
+            self._wake.wait(self._next_wait())
             self._wake.clear()
             if self._stop.is_set():
                 break
             try:
-                self._prefetch_salts()
-                self.flush()
+                if self._down_since is None or time.monotonic() >= self._retry_at:
+                    self._prefetch_salts()
+                with self._flush_lock:
+                    self._flush_locked(force=False)
             except Exception:  # noqa: BLE001 - the thread must survive anything
                 log.exception("recorder flush failed")
 
@@ -252,65 +361,243 @@ class Recorder:
                     except (redis.RedisError, OSError):
                         return
 
-    def _drain(self) -> list[Event]:
+    # --- flushing ----------------------------------------------------------------------
+    def _flush_locked(self, force: bool, scan: bool = True) -> int:
+        """Write the queued batches in order, then the buffer as new batches. A write that
+        fails as unavailable stops the round: the batch stays first in the queue (with its
+        identity) and the buffer is left alone until Redis answers again."""
+        now = time.monotonic()
+        if not force and self._down_since is not None and now < self._retry_at:
+            return 0
+        if scan and self._down_since is None and now >= self._spool_scan_at:
+            self._claim_spool()
+        held = self._down_since is not None  # what the buffer holds waited for Redis
+        counted, ok = 0, True
+        if self._queue:
+            ok, counted = self._write_queue()
+        if ok:
+            ok = self._form_batches(held)
+            if ok:
+                ok, n = self._write_queue()
+                counted += n
+        if not ok:
+            self._failed()
+        self._update_gauge()
+        return counted
+
+    def _form_batches(self, held: bool) -> bool:
+        """The buffer -> batches (per site, at most max_events each) at the end of the queue.
+        False when a salt could not be fetched (Redis unavailable): the events that need it
+        stay in the buffer."""
         buffer = self._buffer
         items = [buffer.popleft() for _ in range(len(buffer))]
-        events = []
+        by_site: dict[str, list[Event]] = {}
+        waiting: list = []
+        ok = True
         for item in items:
             if isinstance(item, Event):
-                events.append(item)
+                by_site.setdefault(item.site, []).append(item)
+                continue
+            if not ok:
+                waiting.append(item)
                 continue
             event, ip, agent = item
             try:
                 tz = self.sites[event.site].timezone
                 salt = self.salts.fetch(self.client, clock.day(tz, event.ts))
-            except (redis.RedisError, OSError):
-                self.dropped += 1  # cannot hash without the salt; never keep raw identities
+            except (redis.RedisError, OSError) as exc:
+                ok = False
+                waiting.append(item)
+                self._note_failure(exc, len(items))
                 continue
             event.visitor = visitor_hash(salt, event.site, ip, agent)
-            events.append(event)
-        return events
-
-    def _flush_locked(self) -> int:
-        by_site: dict[str, list[Event]] = {}
-        for event in self._drain():
             by_site.setdefault(event.site, []).append(event)
-        work = self._retry + [_Pending(site, evs) for site, evs in by_site.items()]
-        self._retry = []
-        self._retry_events = 0
-        counted = 0
-        for pending in work:
-            for start in range(0, len(pending.events), self.max_events):
-                chunk = pending.events[start:start + self.max_events]
-                try:
-                    counted += self._write(pending.site, chunk)
-                except (redis.RedisError, OSError) as exc:
-                    self.failures += 1
-                    attempts = pending.attempts + 1
-                    if time.monotonic() - pending.since >= RETRY_SECONDS:
-                        self.dropped += len(chunk)
-                        log.warning("dropping %d events of site %s after %d failed writes: %s",
-                                    len(chunk), pending.site, attempts, exc)
-                    else:
-                        if attempts == 1:
-                            log.warning("recorder write failed (%s); %d events kept for retry",
-                                        exc, len(chunk))
-                        self._retry.append(_Pending(pending.site, chunk, attempts, pending.since))
-                        self._retry_events += len(chunk)
-        return counted
+        if waiting:  # back at the front, in their order, for the next round
+            buffer.extendleft(reversed(waiting))
+        for site, events in by_site.items():
+            for start in range(0, len(events), self.max_events):
+                self._seq += 1
+                chunk = events[start:start + self.max_events]
+                self._queue.append(_Pending(site, chunk, self.producer, self._seq, held=held))
+                self._queued_events += len(chunk)
+        return ok
 
-    def _write(self, site: str, events: list[Event]) -> int:
+    def _write_queue(self) -> tuple[bool, int]:
+        """Write the queued batches in order; (all written?, events counted)."""
+        counted = 0
+        queue = self._queue
+        while queue:
+            pending = queue[0]
+            if time.time() - pending.created > self.max_age:
+                self._finish(queue.popleft())
+                self._drop("too_old", len(pending.events))
+                continue
+            try:
+                counted += self._write(pending)
+            except Exception as exc:  # noqa: BLE001 - sorted below; the thread must go on
+                pending.attempts += 1
+                if _transient(exc):
+                    if not pending.held:
+                        pending.held = True
+                        metrics.BUFFERED.inc(amount=len(pending.events))
+                    self._note_failure(exc, self.pending())
+                    return False, counted
+                if pending.attempts < POISON_ATTEMPTS:
+                    log.warning("recorder batch of site %s failed (%s: %s); will retry",
+                                pending.site, type(exc).__name__, exc)
+                    self.failures += 1
+                    return False, counted
+                log.error("recorder batch of site %s dropped after %d failures: %s: %s",
+                          pending.site, pending.attempts, type(exc).__name__, exc)
+                self._finish(queue.popleft())
+                self._drop("error", len(pending.events))
+                continue
+            self._finish(queue.popleft())
+            if pending.held:
+                self.replayed += len(pending.events)
+                metrics.REPLAYED.inc(amount=len(pending.events))
+            self._recovered()
+        return True, counted
+
+    def _finish(self, pending: _Pending) -> None:
+        """``pending`` left the queue (written or dropped)."""
+        self._queued_events -= len(pending.events)
+        origin = pending.origin
+        if origin is not None:
+            left = self._claims.get(origin, 1) - 1
+            if left <= 0:
+                self._claims.pop(origin, None)
+                self.spool.release(origin)
+            else:
+                self._claims[origin] = left
+
+    def _write(self, pending: _Pending) -> int:
         if time.monotonic() - self._memo_since > REFRESH_SECONDS:
             self._ttl_done, self._urls_done = set(), {}
             self._memo_since = time.monotonic()
+        site = pending.site
         tz = self.sites[site].timezone
         urls_done = self._urls_done.setdefault(site, set())
-        batch = build_batch(site, tz, events, self.dedupe_ttl, self.retention_ttl,
+        batch = build_batch(site, tz, pending.events, self.dedupe_ttl, self.retention_ttl,
                             self._ttl_done, urls_done)
-        counted, duplicates, expired, url_groups = RECORD(self.client, keys=batch.keys,
-                                                          args=batch.argv)
+        # the batch's sequence key shares the hash tag (the slot) of the batch's own keys
+        seq_key = keyspace.batch_sequence(batch.keys[0], pending.producer)
+        counted, duplicates, expired, url_groups, already = RECORD(
+            self.client, keys=[*batch.keys, seq_key],
+            args=[*batch.argv, pending.seq, self.seq_ttl])
+        if int(already):
+            metrics.EVENTS.inc("already_recorded", amount=len(pending.events))
+            return 0
         self._ttl_done.update(batch.keys[int(i) - 1] for i in expired)
         urls_done.update(batch.group_aids[int(g) - 1] for g in url_groups)
-        self.counted += int(counted)
-        self.duplicates += int(duplicates)
-        return int(counted)
+        counted, duplicates = int(counted), int(duplicates)
+        self.counted += counted
+        self.duplicates += duplicates
+        if counted:
+            metrics.EVENTS.inc("counted", amount=counted)
+        if duplicates:
+            metrics.EVENTS.inc("duplicate", amount=duplicates)
+        return counted
+
+    # --- Redis down and back -------------------------------------------------------------
+    def _note_failure(self, exc: BaseException, waiting: int) -> None:
+        self.failures += 1
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning("Redis unavailable (%s: %s): %d events kept in memory, retried until it "
+                        "answers", type(exc).__name__, exc, waiting)
+
+    def _failed(self) -> None:
+        if self._down_since is None:
+            return
+        self._failed_rounds += 1
+        delay = min(self.interval * 2 ** min(self._failed_rounds - 1, 16), RETRY_MAX_SECONDS)
+        self._retry_at = time.monotonic() + delay
+
+    def _recovered(self) -> None:
+        if self._down_since is not None:
+            log.warning("Redis answers again after %.1f s: writing the %d events kept",
+                        time.monotonic() - self._down_since, self.pending())
+            self._down_since = None
+            self._failed_rounds = 0
+            self._retry_at = 0.0
+
+    def _update_gauge(self) -> None:
+        metrics.PENDING.set(self.pending())
+
+    def _drop(self, reason: str, n: int) -> None:
+        if n <= 0:
+            return
+        self.dropped += n
+        total = self._dropped_by[reason] = self._dropped_by.get(reason, 0) + n
+        metrics.DROPPED.inc(reason, amount=n)
+        now = time.monotonic()
+        if now - self._drop_logged.get(reason, -DROP_LOG_SECONDS) >= DROP_LOG_SECONDS:
+            self._drop_logged[reason] = now
+            log.warning("recorder dropped %d events (%s); %d dropped for this reason by this "
+                        "worker so far", n, reason, total)
+
+    # --- spool ---------------------------------------------------------------------------
+    def _claim_spool(self) -> None:
+        """Take over the spool files of stopped workers: their batches join the queue."""
+        self._spool_scan_at = time.monotonic() + SPOOL_SCAN_SECONDS
+        try:
+            claimed = self.spool.claim()
+        except OSError as exc:
+            log.warning("cannot read the spool %s: %s", self.spool.directory, exc)
+            return
+        for path, batches, bad in claimed:
+            if bad:
+                self._drop("error", bad)
+            if not batches:
+                self.spool.release(path)
+                continue
+            self._claims[path] = len(batches)
+            n = 0
+            for batch in batches:
+                self._queue.append(_Pending(batch.site, batch.events, batch.producer, batch.seq,
+                                            batch.created, held=True, origin=path))
+                n += len(batch.events)
+            self._queued_events += n
+            log.warning("replaying %d events spooled by a stopped worker (%s)", n, path.name)
+
+    def _spool_everything(self) -> None:
+        """Closing: the queue and the buffer go to the spool (nothing with a raw IP or user
+        agent: those events are dropped)."""
+        no_salt = 0
+        events: list[Event] = []
+        for item in self._buffer:
+            if isinstance(item, Event):
+                events.append(item)
+            else:
+                no_salt += 1
+        self._buffer.clear()
+        if events:
+            by_site: dict[str, list[Event]] = {}
+            for event in events:
+                by_site.setdefault(event.site, []).append(event)
+            for site, evs in by_site.items():
+                for start in range(0, len(evs), self.max_events):
+                    self._seq += 1
+                    chunk = evs[start:start + self.max_events]
+                    self._queue.append(_Pending(site, chunk, self.producer, self._seq))
+                    self._queued_events += len(chunk)
+        if no_salt:
+            self._drop("no_salt", no_salt)
+        if not self._queue:
+            return
+        batches = [SpooledBatch(p.producer, p.seq, p.site, p.created, p.events)
+                   for p in self._queue]
+        spooled, dropped = self.spool.write(batches, self.producer)
+        self.spooled += spooled
+        if spooled:
+            metrics.SPOOLED.inc(amount=spooled)
+            log.warning("recorder stopping with Redis unavailable: %d events spooled to %s",
+                        spooled, self.spool.directory)
+        if dropped:
+            self._drop("spool_full", dropped)
+        for path in list(self._claims):  # their batches were written again, in the new file
+            self.spool.release(path)
+        self._claims.clear()
+        self._queue.clear()
+        self._queued_events = 0

@@ -56,11 +56,13 @@ def _alive(pid: int) -> bool:
 class EmbeddedRedis:
     """A real redis-server on a private unix socket under ``directory``."""
 
-    def __init__(self, directory: str | os.PathLike, persistent: bool = True):
+    def __init__(self, directory: str | os.PathLike, persistent: bool = True,
+                 fsync: str = "everysec"):
         self.directory = Path(directory).resolve()
         self.socket = self.directory / "redis.sock"
         self.pidfile = self.directory / "redis.pid"
         self.persistent = persistent
+        self.fsync = fsync  # appendfsync: everysec (the service), always (crash tests)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -109,7 +111,7 @@ class EmbeddedRedis:
             "--save", "",
         ]
         if self.persistent:
-            args += ["--appendonly", "yes", "--appendfsync", "everysec"]
+            args += ["--appendonly", "yes", "--appendfsync", self.fsync]
         else:
             args += ["--appendonly", "no"]
         self.process = subprocess.Popen(

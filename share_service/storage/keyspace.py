@@ -29,6 +29,12 @@ def _site(site: str) -> str:
     return f"{PREFIX}:{{{site}}}"
 
 
+def hash_tag(key: str) -> str:
+    """The ``{hash tag}`` of a key named here (the part Redis Cluster hashes to a slot)."""
+    start = key.index("{")
+    return key[start:key.index("}", start) + 1]
+
+
 # --- counting ---------------------------------------------------------------------------------
 def article_urls(site: str) -> str:
     """HASH article id -> canonical URL, for every article ever counted or catalogued."""
@@ -78,6 +84,21 @@ def uniques_article_day(site: str, aid: str, day: str) -> str:
 def dedupe(site: str, digest: str) -> str:
     """STRING set NX with the dedupe window as TTL: visitor x article x event x network seen."""
     return f"{_site(site)}:dd:{digest}"
+
+
+def batch_sequence(key_in_slot: str, producer: str) -> str:
+    """STRING: the sequence number of the last batch that recorder ``producer`` (one worker
+    process) wrote to the slot of ``key_in_slot`` (any key of the batch: the sequence lives
+    beside the keys it guards, under the same hash tag). record.lua skips a batch whose number
+    is not above it, so a batch re-sent after an unanswered write or replayed from the spool
+    is counted once. Expires: COUNTING_REPLAY_MAX_AGE_HOURS plus a day, renewed on each write."""
+    return f"{PREFIX}:{hash_tag(key_in_slot)}:seq:{producer}"
+
+
+def ratelimit_prefix() -> str:
+    """Prefix of the per-client rate-limit counters when RATELIMIT_STORAGE_URI is a Redis
+    (the ``limits`` library names the rest: ``<prefix>:LIMITER/<scope>/<client>/...``)."""
+    return f"{PREFIX}:rl"
 
 
 def daily_salt(day: str) -> str:

@@ -4,7 +4,9 @@ read from a request lives in ``inputs``, access control in ``guards``, dashboard
 ``sessions``.
 
 * ``api/``: the HTTP API — links, redirect, events, counts, qr, catalogue (articles and
-  recommendations), stats, meta (health, OpenAPI), and CORS for the widget's calls;
+  recommendations), stats, meta (OpenAPI, favicon), ops (liveness, readiness, metrics), and
+  CORS for the widget's calls;
+* ``observability``: request metrics, request ids and logs (a WSGI middleware around the app);
 * ``widget/``: widget.js and widget.css, /embed and the /demo article;
 * ``dashboard/``: the marketing dashboard and its admin pages.
 """
@@ -21,14 +23,16 @@ SESSION_PATHS = (*HTML_PATHS, "/api/v1/stats")
 
 def init_app(app) -> None:
     """The session interface, every blueprint, and CORS for the widget API."""
-    from .api import catalogue, cors, counts, events, links, meta, qr, redirect, stats
+    from . import observability
+    from .api import catalogue, cors, counts, events, links, meta, ops, qr, redirect, stats
     from .dashboard import admin
     from .dashboard import views as dashboard
     from .sessions import RedisSessionInterface
     from .widget import views as widget
 
     app.session_interface = RedisSessionInterface(SESSION_PATHS)
-    for module in (meta, links, redirect, events, counts, qr, widget, catalogue, stats,
+    for module in (meta, ops, links, redirect, events, counts, qr, widget, catalogue, stats,
                    dashboard, admin):
         app.register_blueprint(module.bp)
     cors.init_app(app)
+    observability.init_app(app)

@@ -2,8 +2,9 @@
 --
 -- KEYS: every key the batch touches, all named by share_service/keys.py and all carrying the
 --       site's {hash tag} (one Redis Cluster slot): KEYS[1] is the aid -> canonical URL HASH;
---       then counter HASHes, top-article ZSETs and unique-sharer HyperLogLogs; the last N keys
---       are the events' dedupe STRINGs, in event order (KEYS[D + j] for event j).
+--       then counter HASHes, top-article ZSETs and unique-sharer HyperLogLogs; then the N
+--       events' dedupe STRINGs, in event order (KEYS[D + j] for event j); the LAST key is the
+--       batch sequence STRING of the recorder that sent the batch (keyspace.batch_sequence).
 -- ARGV (flat, read left to right):
 --   dedupe_ttl      seconds: each event's dedupe key is SET NX EX dedupe_ttl
 --   retention_ttl   seconds: EXPIRE for per-day / per-hour keys
@@ -19,12 +20,27 @@
 --        uv uva          indexes of the unique-sharer HLLs (0: none) -> PFADD visitors
 --   D               index offset of the dedupe keys in KEYS
 --   N, then N pairs (group, visitor hash)
+--   seq             this batch's sequence number (ARGV[#ARGV - 1]): a recorder numbers its
+--                   batches 1, 2, 3, ... and sends those of one slot in that order
+--   seq_ttl         seconds the batch sequence key lives (ARGV[#ARGV])
+-- Exactly once: a batch whose seq is not above the sequence stored for its recorder was
+-- already written (a re-send after an unanswered call, a replay from the spool): nothing is
+-- done and the 5th value returned is 1. Otherwise the sequence is stored with the counts, in the
+-- same atomic script run (and so the same AOF / replication entry).
 -- An event is counted when SET NX on its dedupe key succeeds (exact dedupe, event by event).
 -- Counts are summed per (key, field) over the batch before one HINCRBY / ZINCRBY / PFADD per
 -- distinct target. Returns {counted, duplicates, {key indexes given a TTL}, {groups whose URL
--- was recorded}}.
+-- was recorded}, already_written (0 or 1)}.
 
 local argv = ARGV
+local seq_key = KEYS[#KEYS]
+local seq = tonumber(argv[#argv - 1])
+local last = tonumber(redis.call('GET', seq_key) or '0')
+if seq <= last then
+  return {0, 0, {}, {}, 1}
+end
+redis.call('SET', seq_key, seq, 'EX', argv[#argv])
+
 local i = 1
 local function nextarg()
   local v = argv[i]
@@ -120,4 +136,4 @@ for k in pairs(touched) do
     expired[#expired + 1] = k
   end
 end
-return {counted, duplicates, expired, url_groups}
+return {counted, duplicates, expired, url_groups, 0}

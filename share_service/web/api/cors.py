@@ -109,22 +109,33 @@ def init_app(app) -> None:
             response.headers["Access-Control-Max-Age"] = str(MAX_AGE)
         return response
 
+    # The decision depends on the origin and the request's site / url only, and the sites are
+    # fixed at start-up: cached per app (an events POST then costs one dict lookup; hashing a
+    # Site dataclass on every call did not).
+    allowed = lru_cache(maxsize=4096)(
+        lambda origin, site_id, raw_url: origin_allowed(app.config, origin, site_id, raw_url))
+
     @app.after_request
     def cors_headers(response):
-        if request.path not in CORS_PATHS or request.method == "OPTIONS":
-            return response
-        # Hot path (events): Vary and Origin without werkzeug's header parsing, no query
-        # parsing without an Origin.
-        vary = response.headers.getlist("Vary")
-        if not vary:
-            response.headers["Vary"] = "Origin"
-        elif "origin" not in ",".join(vary).lower():
-            response.headers["Vary"] = ", ".join([*vary, "Origin"])
+        # The hot path (events): everything read from the environ, no werkzeug header parsing,
+        # no query parsing without an Origin.
         environ = request.environ
+        if environ.get("PATH_INFO") not in CORS_PATHS or environ["REQUEST_METHOD"] == "OPTIONS":
+            return response
+        headers = response.headers
+        vary = headers.getlist("Vary")
+        if not vary:
+            headers.add("Vary", "Origin")
+        elif "origin" not in ",".join(vary).lower():
+            headers["Vary"] = ", ".join([*vary, "Origin"])
         origin = environ.get("HTTP_ORIGIN")
         if not origin:
             return response
-        args = request.args if environ.get("QUERY_STRING") else {}
-        if origin_allowed(app.config, origin, args.get("site"), args.get("url")):
-            response.headers["Access-Control-Allow-Origin"] = origin
+        if environ.get("QUERY_STRING"):
+            args = request.args
+            site_id, raw_url = args.get("site"), args.get("url")
+        else:
+            site_id = raw_url = None
+        if allowed(origin, site_id, raw_url):
+            headers["Access-Control-Allow-Origin"] = origin
         return response

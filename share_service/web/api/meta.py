@@ -1,23 +1,12 @@
-"""Blueprint: health, the OpenAPI description and the favicon."""
+"""Blueprint: the OpenAPI description and the favicon (health and metrics: ops.py)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, send_from_directory
 
-from ...extensions import redis_client
 from . import openapi
 
 bp = Blueprint("meta", __name__)
-
-
-@bp.get("/healthz")
-def health():
-    """Liveness and Redis reachability. 200 while the service answers; redis: ok|down."""
-    try:
-        redis_ok = bool(redis_client().ping())
-    except Exception:  # noqa: BLE001 - any Redis failure is "down" here
-        redis_ok = False
-    return jsonify({"status": "ok", "redis": "ok" if redis_ok else "down"})
 
 
 @bp.get("/api/v1/openapi.json")
