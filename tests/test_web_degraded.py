@@ -63,9 +63,12 @@ def test_reader_surface_answers_while_redis_is_frozen(frozen):
         assert response.status_code == status, (path, response.status_code)
         if elapsed > 0.5:
             slow.append((path, round(elapsed, 2)))
-    # the demo page may pay one socket timeout (it seeds its sample catalogue when it can);
-    # nothing else waits for Redis
-    assert all(path == "/demo" for path, _ in slow), slow
+    # The first page that asks the store (the « Plus de contenu » block of the share HTML or
+    # /embed, the demo seeding its sample catalogue) may pay one socket timeout (0.5 s); the
+    # breaker then answers at once: no other request waits for Redis.
+    store_pages = {f"/api/v1/share?url={Q}&format=html", f"/embed?url={Q}", "/demo"}
+    assert len(slow) <= 1, slow
+    assert all(path in store_pages and seconds < 1.0 for path, seconds in slow), slow
 
 
 def test_api_reads_answer_503_quickly_while_redis_is_frozen(frozen):
