@@ -1,6 +1,9 @@
 """Write-behind recorder: requests append events to a per-process buffer; a background thread
-writes them to Redis in one scripted batch per site (record.lua) every COUNTING_FLUSH_INTERVAL_MS, or
-sooner when COUNTING_FLUSH_MAX_EVENTS are waiting. Requests never wait for Redis.
+writes them to Redis in one scripted batch per site and shard (record.lua; an article's shard is
+``keyspace.shard_of(aid)``, so each call touches one Redis Cluster slot) every
+COUNTING_FLUSH_INTERVAL_MS, or sooner when COUNTING_FLUSH_MAX_EVENTS are waiting. Requests never
+wait for Redis. On a cluster with a master down, the batches of that master's shards fail and
+wait for retry while the other shards' batches are written.
 
 Contract (``app.extensions["recorder"]``):
   * ``add(event, ip=None, user_agent=None)``: non-blocking. When ``event.visitor`` is empty it is
@@ -66,12 +69,14 @@ class Batch:
         self.keys, self.argv, self.group_aids = keys_, argv, group_aids
 
 
-def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
+def build_batch(site: str, shard: int, timezone: str, events: list[Event], dedupe_ttl: int,
                 retention_ttl: int, ttl_done=(), urls_done=()) -> Batch:
-    """The script call for ``events`` of one site. ``ttl_done``: per-day keys whose TTL this
-    process set recently (not asked again); ``urls_done``: article ids whose URL it recorded."""
+    """The script call for ``events`` of one site whose articles are all in ``shard``: every
+    key carries the shard's hash tag (one cluster slot). ``ttl_done``: per-day keys whose TTL
+    this process set recently (not asked again); ``urls_done``: article ids whose URL it
+    recorded."""
     key_index: dict[str, int] = {}
-    key_list: list[str] = [keyspace.article_urls(site)]
+    key_list: list[str] = [keyspace.article_urls(site, shard)]
 
     def k(name: str) -> int:
         idx = key_index.get(name)
@@ -105,22 +110,23 @@ def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
             sk = site_keys.get((day, hour))
             if sk is None:
                 sk = site_keys[(day, hour)] = (
-                    kt(keyspace.site_day(site, day)), kt(keyspace.site_hour(site, hour)),
-                    k(keyspace.site_totals(site)))
+                    kt(keyspace.site_day(site, shard, day)),
+                    kt(keyspace.site_hour(site, shard, hour)),
+                    k(keyspace.site_totals(site, shard)))
             share, sharing = ev.type == "share", ev.type in SHARING
             group_args += [
                 ev.field(), "utm:" + "|".join(ev.utm) if ev.utm else "", ev.aid,
                 "" if ev.aid in urls_done else ev.url,
                 k(keyspace.article_totals(site, ev.aid)), kt(keyspace.article_day(site, ev.aid, day)),
                 *sk,
-                kt(keyspace.top_day(site, day)) if share else 0,
-                kt(keyspace.top_day(site, day, ev.network)) if share else 0,
-                kt(keyspace.uniques_day(site, day)) if sharing else 0,
+                kt(keyspace.top_day(site, shard, day)) if share else 0,
+                kt(keyspace.top_day(site, shard, day, ev.network)) if share else 0,
+                kt(keyspace.uniques_day(site, shard, day)) if sharing else 0,
                 kt(keyspace.uniques_article_day(site, ev.aid, day)) if sharing else 0,
             ]
             group_aids.append(ev.aid)
             g = groups[gkey] = len(groups) + 1
-        dedupe_keys.append(keyspace.dedupe(site, dedupe_digest(ev)))
+        dedupe_keys.append(keyspace.dedupe(site, ev.aid, dedupe_digest(ev)))
         event_args += (g, ev.visitor)
 
     argv: list = [dedupe_ttl, retention_ttl, len(wants_ttl), *wants_ttl, len(groups), *group_args,
@@ -129,10 +135,11 @@ def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
 
 
 class _Pending:
-    __slots__ = ("site", "events", "attempts", "since")
+    __slots__ = ("site", "shard", "events", "attempts", "since")
 
-    def __init__(self, site: str, events: list[Event], attempts: int = 0, since: float = 0.0):
-        self.site, self.events, self.attempts = site, events, attempts
+    def __init__(self, site: str, shard: int, events: list[Event], attempts: int = 0,
+                 since: float = 0.0):
+        self.site, self.shard, self.events, self.attempts = site, shard, events, attempts
         self.since = since or time.monotonic()
 
 
@@ -272,10 +279,11 @@ class Recorder:
         return events
 
     def _flush_locked(self) -> int:
-        by_site: dict[str, list[Event]] = {}
+        by_shard: dict[tuple[str, int], list[Event]] = {}
         for event in self._drain():
-            by_site.setdefault(event.site, []).append(event)
-        work = self._retry + [_Pending(site, evs) for site, evs in by_site.items()]
+            by_shard.setdefault((event.site, keyspace.shard_of(event.aid)), []).append(event)
+        work = self._retry + [_Pending(site, shard, evs)
+                              for (site, shard), evs in by_shard.items()]
         self._retry = []
         self._retry_events = 0
         counted = 0
@@ -283,7 +291,7 @@ class Recorder:
             for start in range(0, len(pending.events), self.max_events):
                 chunk = pending.events[start:start + self.max_events]
                 try:
-                    counted += self._write(pending.site, chunk)
+                    counted += self._write(pending.site, pending.shard, chunk)
                 except (redis.RedisError, OSError) as exc:
                     self.failures += 1
                     attempts = pending.attempts + 1
@@ -295,17 +303,18 @@ class Recorder:
                         if attempts == 1:
                             log.warning("recorder write failed (%s); %d events kept for retry",
                                         exc, len(chunk))
-                        self._retry.append(_Pending(pending.site, chunk, attempts, pending.since))
+                        self._retry.append(_Pending(pending.site, pending.shard, chunk, attempts,
+                                                    pending.since))
                         self._retry_events += len(chunk)
         return counted
 
-    def _write(self, site: str, events: list[Event]) -> int:
+    def _write(self, site: str, shard: int, events: list[Event]) -> int:
         if time.monotonic() - self._memo_since > REFRESH_SECONDS:
             self._ttl_done, self._urls_done = set(), {}
             self._memo_since = time.monotonic()
         tz = self.sites[site].timezone
         urls_done = self._urls_done.setdefault(site, set())
-        batch = build_batch(site, tz, events, self.dedupe_ttl, self.retention_ttl,
+        batch = build_batch(site, shard, tz, events, self.dedupe_ttl, self.retention_ttl,
                             self._ttl_done, urls_done)
         counted, duplicates, expired, url_groups = RECORD(self.client, keys=batch.keys,
                                                           args=batch.argv)

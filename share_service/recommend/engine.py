@@ -6,7 +6,9 @@ A :class:`Recommender` lives once per worker process (the web layer keeps it in
 1. syncs the site's :class:`~.index.SiteIndex` with the catalogue's change log (one HMGET when
    nothing changed; only the changed articles otherwise — never a full rebuild);
 2. refreshes the site's recent share popularity at most every RECOMMEND_POPULARITY_TTL seconds
-   (the ``keyspace.top_day`` sets of the last RECOMMEND_POPULARITY_DAYS days);
+   (the ``keyspace.top_day`` sets of the last RECOMMEND_POPULARITY_DAYS days, weighted
+   1 / (1 + days ago) and added up inside Redis by ``lua/popular.lua``, one call per group of
+   shards; the POP_TOP best are kept);
 3. takes content candidates from the inverted index (numpy over the postings of the article's
    strongest terms), scores them (``scoring``), applies the diversity pass, completes with popular
    then newest articles if needed — or, for an unknown article, answers those with
@@ -34,14 +36,15 @@ from pathlib import Path
 
 from ..catalogue import store
 from ..sharing import urls
-from ..storage import keyspace
+from ..storage import fanout, keyspace, scripts
 from . import scoring, text
 from .index import SiteIndex
 
 log = logging.getLogger("share_service.recommend")
 MAX_QUERY_TERMS = 24
 CANDIDATES = 60
-POP_TOP = 1000          # most-shared articles read per day
+POP_TOP = 1000          # most-shared articles kept (weighted shares of the last days)
+POPULAR = scripts.load(__file__, "popular")  # lua/popular.lua
 
 
 class Recommender:
@@ -122,16 +125,18 @@ class Recommender:
         if cached and cached[0] > now:
             return cached[1], cached[2], cached[3]
         today = datetime.fromtimestamp(now, site.tz).date()
-        pipe = client.pipeline(transaction=False)
-        for back in range(self.pop_days):
-            day = (today - timedelta(days=back)).strftime("%Y%m%d")
-            pipe.zrevrange(keyspace.top_day(site.id, day), 0, POP_TOP - 1, withscores=True)
-        totals: dict[str, float] = {}
-        for back, rows in enumerate(pipe.execute()):
-            weight = 1.0 / (1 + back)
-            for aid, score in rows:
-                totals[aid] = totals.get(aid, 0.0) + weight * float(score)
-        ranked = sorted(totals, key=lambda a: (-totals[a], a))
+        days = [(today - timedelta(days=back)).strftime("%Y%m%d") for back in range(self.pop_days)]
+        weights = [1.0 / (1 + back) for back in range(self.pop_days)]
+        calls = [POPULAR.call(
+            [keyspace.scratch(site.id, group[0]),
+             *(keyspace.top_day(site.id, shard, day) for day in days for shard in group)],
+            [POP_TOP, *(w for w in weights for _ in group)])
+            for group in fanout.shard_groups(client)]
+        scored = [(rows[i], float(rows[i + 1])) for rows in fanout.run(client, calls)
+                  for i in range(0, len(rows), 2)]
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        totals = dict(scored[:POP_TOP])
+        ranked = list(totals)
         version = (cached[1] + 1) if cached else 1
         if cached and cached[2] == totals:
             version = cached[1]

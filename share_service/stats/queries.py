@@ -2,11 +2,18 @@
 
 Everything is read from the counters the counting engine writes (key names: storage/keyspace.py):
 
-- ``keyspace.site_day`` / ``keyspace.site_hour``  HASH counter field -> count (site, local day / hour)
+- ``keyspace.site_day`` / ``keyspace.site_hour``  HASH counter field -> count (one shard of the
+  site, local day / hour)
 - ``keyspace.article_day``                    HASH counter field -> count (article, local day)
-- ``keyspace.top_day`` (+ network)            ZSET article id -> shares that day
+- ``keyspace.top_day`` (+ network)            ZSET article id -> shares that day (one shard)
 - ``keyspace.uniques_day`` / ``uniques_article_day``  HyperLogLogs of sharers
 - ``keyspace.article_urls`` / ``keyspace.article``  canonical URL / catalogue record (title)
+
+A site's counters are split over ``keyspace.SHARDS`` shards (by article). A site-wide query
+folds them in groups (``fanout.shard_groups``): all shards in one script call on one Redis, one
+call per shard on a Redis Cluster, the calls sent together (masters in parallel) and merged
+here: counters and top scores add up (an article counts in one shard only); unique sharers are
+the union of the shards' HyperLogLogs (``fanout.hll_union_counts``), never a sum.
 
 Counter fields: ``share:<network>``, ``copy``, ``qr``, ``native``, ``visit:<source>``,
 ``rec_impression``, ``rec_click``, ``utm:<source>|<medium>|<campaign>``.
@@ -16,8 +23,8 @@ is the same number of days just before ``from``.
 
 Reads are folded inside Redis by three scripts (``lua/sum.lua``, ``series.lua``, ``top.lua``,
 each documenting its KEYS and ARGV), so each query is one
-round trip (two for top: titles) whose answer is a few dozen values, not thousands of hash
-fields. Days that are over ("closed") never change: their folded result is cached for an hour
+round trip (two for top: titles; two for a summary on a cluster: the unique sharers' union)
+whose answer is a few dozen values per group, not thousands of hash fields. Days that are over ("closed") never change: their folded result is cached for an hour
 (``keyspace.stats_sum_cache`` / ``stats_hll_cache`` / ``stats_series_cache`` / ``stats_top_cache``)
 and the open days (today) are always read live and merged in exactly. For top articles the
 top ``limit`` of (closed + today) is among the top ``limit`` of the cached closed union plus
@@ -37,7 +44,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ..errors import ApiError
-from ..storage import keyspace, scripts
+from ..storage import fanout, keyspace, scripts
 from .params import Range, day_id
 
 HOURLY_MAX_DAYS = 7
@@ -145,10 +152,12 @@ class SumGroup:
     cache: tuple[str, str] | None = None  # (sum cache key, HLL cache key)
 
 
-def _sum_call(r, groups: list[SumGroup], client=None):
-    """Queue (or run) the SUM script over ``groups``."""
-    key_list: list[str] = []
-    argv: list = [len(groups), CACHE_SECONDS]
+def _sum_call(groups: list[SumGroup], scratch: str | None = None) -> fanout.Call:
+    """The SUM script call over ``groups`` (all in one slot). With ``scratch`` (a key of that
+    slot) it answers each group's HyperLogLog union as a value, to be merged with the other
+    shards' (a cluster); without, its PFCOUNT."""
+    key_list: list[str] = [scratch] if scratch else []
+    argv: list = [len(groups), CACHE_SECONDS, "dump" if scratch else "count"]
     for grp in groups:
         use_cache = grp.cache is not None and bool(grp.closed_hashes)
         if use_cache:
@@ -156,31 +165,42 @@ def _sum_call(r, groups: list[SumGroup], client=None):
         key_list += grp.closed_hashes + grp.closed_hlls + grp.open_hashes + grp.open_hlls
         argv += [1 if use_cache else 0, len(grp.closed_hashes), len(grp.closed_hlls),
                  len(grp.open_hashes), len(grp.open_hlls)]
-    return SUM(client or r, keys=key_list, args=argv)
+    return SUM.call(key_list, argv, raw=scratch is not None)
 
 
-def _sum_result(raw) -> list[tuple[dict, int]]:
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _sum_result(raw) -> list[tuple[dict, object]]:
+    """[(field -> sum as text, PFCOUNT or HyperLogLog value)] per group of a SUM reply."""
     out = []
     for flat, pf in raw:
-        out.append(({flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}, int(pf)))
+        out.append(({_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}, pf))
     return out
+
+
+def _add_sums(into: dict[str, int], sums: dict) -> dict[str, int]:
+    for name, value in sums.items():
+        into[name] = into.get(name, 0) + int(value)
+    return into
 
 
 SERIES_COLUMNS = ("total", "copy", "qr", "native", "clickbacks", "rec_impression", "rec_click")
 
 
-def _series_call(r, closed: list[str], open_: list[str], network: str | None,
-                 cache: str | None = None, client=None):
+def _series_call(closed: list[str], open_: list[str], network: str | None, per_point: int,
+                 cache: str | None = None) -> fanout.Call:
     use_cache = cache is not None and bool(closed)
     key_list = ([cache] if use_cache else []) + closed + open_
-    args = [network or "", "1" if use_cache else "0", len(closed), CACHE_SECONDS]
-    return SERIES(client or r, keys=key_list, args=args)
+    args = [network or "", "1" if use_cache else "0", len(closed), CACHE_SECONDS, per_point]
+    return SERIES.call(key_list, args)
 
 
 def _series_result(text: str, count: int) -> list[dict]:
     lines = text.split("\n") if count else []
     if len(lines) != count:
-        raise RuntimeError(f"series script answered {len(lines)} lines for {count} keys")
+        raise RuntimeError(f"series script answered {len(lines)} lines for {count} points")
     points = []
     for line in lines:
         parts = line.split(" ")
@@ -190,33 +210,70 @@ def _series_result(text: str, count: int) -> list[dict]:
             for pair in parts[7].split(","):
                 net, n = pair.split("=")
                 nets[net] = int(n)
-        point["networks"] = dict(sorted(nets.items()))
+        point["networks"] = nets
         points.append(point)
     return points
 
 
-def _period_group(site, period: Range, boundary: date) -> SumGroup:
+def _merge_points(into: list[dict] | None, points: list[dict]) -> list[dict]:
+    """Add one group's points into the others' (the same points, other shards)."""
+    if into is None:
+        return points
+    for total, point in zip(into, points, strict=True):
+        for name in SERIES_COLUMNS:
+            total[name] += point[name]
+        for net, n in point["networks"].items():
+            total["networks"][net] = total["networks"].get(net, 0) + n
+    return into
+
+
+def _period_group(site, period: Range, boundary: date, group: tuple[int, ...]) -> SumGroup:
     closed = [d for d in period.dates() if d < boundary]
     open_ = [d for d in period.dates() if d >= boundary]
+    part = fanout.group_shard(group)
     return SumGroup(
-        [keyspace.site_day(site.id, day_id(d)) for d in closed],
-        [keyspace.uniques_day(site.id, day_id(d)) for d in closed],
-        [keyspace.site_day(site.id, day_id(d)) for d in open_],
-        [keyspace.uniques_day(site.id, day_id(d)) for d in open_],
-        (keyspace.stats_sum_cache(site.id, _span(closed)), keyspace.stats_hll_cache(site.id, _span(closed)))
-        if closed else None,
+        [keyspace.site_day(site.id, s, day_id(d)) for d in closed for s in group],
+        [keyspace.uniques_day(site.id, s, day_id(d)) for d in closed for s in group],
+        [keyspace.site_day(site.id, s, day_id(d)) for d in open_ for s in group],
+        [keyspace.uniques_day(site.id, s, day_id(d)) for d in open_ for s in group],
+        (keyspace.stats_sum_cache(site.id, part, _span(closed)),
+         keyspace.stats_hll_cache(site.id, part, _span(closed))) if closed else None,
     )
+
+
+def _periods(r, site, periods: list[Range], boundary: date) -> list[tuple[dict, int]]:
+    """(field -> sum, unique sharers) of each period of the site: one SUM call per group of
+    shards (fanout: one round trip, masters in parallel); on a cluster the shards' unique
+    sharers are then merged as HyperLogLogs (one more call)."""
+    groups = fanout.shard_groups(r)
+    cluster = len(groups) > 1
+    calls = [_sum_call([_period_group(site, p, boundary, g) for p in periods],
+                       keyspace.scratch(site.id, g[0]) if cluster else None) for g in groups]
+    sums: list[dict[str, int]] = [{} for _ in periods]
+    hlls: list[list] = [[] for _ in periods]
+    counts = [0] * len(periods)
+    for reply in fanout.run(r, calls):
+        for i, (flat, pf) in enumerate(_sum_result(reply)):
+            _add_sums(sums[i], flat)
+            if cluster:
+                if pf:
+                    hlls[i].append(pf)
+            else:
+                counts[i] = int(pf)
+    if cluster:
+        counts = fanout.hll_union_counts(r, hlls, keyspace.stats_hll_scratch(site.id))
+    return list(zip(sums, counts, strict=True))
 
 
 # --- summary ---------------------------------------------------------------------------------
 def summary(r, site, rng: Range, network: str | None = None,
             now: datetime | None = None) -> dict:
     """Headline figures of ``rng`` and of the previous period of the same length, with the
-    relative change of each (null when the previous value is 0). One round trip (SUM script)."""
+    relative change of each (null when the previous value is 0). One round trip (SUM script
+    per group of shards), two on a cluster (the unique sharers' union)."""
     prev = rng.previous()
     boundary = open_from(site, now)
-    groups = [_period_group(site, rng, boundary), _period_group(site, prev, boundary)]
-    (cur_h, cur_u), (old_h, old_u) = _sum_result(_sum_call(r, groups))
+    (cur_h, cur_u), (old_h, old_u) = _periods(r, site, [rng, prev], boundary)
     cur, old = fold(empty_figures(), cur_h, network), fold(empty_figures(), old_h, network)
     cur["uniques"], old["uniques"] = cur_u, old_u
     finish(cur)
@@ -241,34 +298,44 @@ def summary(r, site, rng: Range, network: str | None = None,
 def timeseries(r, site, rng: Range, network: str | None = None,
                granularity: str | None = None, now: datetime | None = None) -> dict:
     """Figures per local day, or per local hour for ranges up to 7 days. One round trip
-    (SERIES script)."""
+    (SERIES script per group of shards)."""
     if granularity not in (None, "day", "hour"):
         raise ApiError("bad_granularity", "'granularity' must be day or hour.")
     if granularity == "hour" and rng.days > HOURLY_MAX_DAYS:
         raise ApiError("bad_granularity", f"Hourly series cover at most {HOURLY_MAX_DAYS} days.")
     hourly = granularity == "hour" or (granularity is None and rng.days <= HOURLY_MAX_DAYS)
     boundary = open_from(site, now)
-    labels, closed, open_ = [], [], []
+    labels: list[str] = []
+    points_of: list[tuple[bool, str]] = []  # (closed, hour or day id)
     for d in rng.dates():
-        target = closed if d < boundary else open_
-        if hourly:
-            for h in range(24):
+        for h in range(24) if hourly else (None,):
+            if h is None:
+                labels.append(d.isoformat())
+                points_of.append((d < boundary, day_id(d)))
+            else:
                 labels.append(f"{d.isoformat()}T{h:02d}:00")
-                target.append(keyspace.site_hour(site.id, f"{day_id(d)}{h:02d}"))
-        else:
-            labels.append(d.isoformat())
-            target.append(keyspace.site_day(site.id, day_id(d)))
+                points_of.append((d < boundary, f"{day_id(d)}{h:02d}"))
+    key = keyspace.site_hour if hourly else keyspace.site_day
     closed_days = [d for d in rng.dates() if d < boundary]
-    cache = (keyspace.stats_series_cache(site.id, _span(closed_days), "hour" if hourly else "day",
-                                     network or "") if closed_days else None)
-    points = _series_result(_series_call(r, closed, open_, network, cache), len(labels))
-    for label, point in zip(labels, points, strict=True):
-        point["t"] = label
-    points = [{"t": p["t"], "total": p["total"], "networks": p["networks"], "copy": p["copy"],
-               "qr": p["qr"], "native": p["native"], "clickbacks": p["clickbacks"],
-               "rec_impression": p["rec_impression"], "rec_click": p["rec_click"]} for p in points]
+    calls = []
+    for group in fanout.shard_groups(r):
+        closed = [key(site.id, s, p) for is_closed, p in points_of if is_closed for s in group]
+        open_ = [key(site.id, s, p) for is_closed, p in points_of if not is_closed for s in group]
+        cache = (keyspace.stats_series_cache(site.id, fanout.group_shard(group), _span(closed_days),
+                                             "hour" if hourly else "day", network or "")
+                 if closed_days else None)
+        calls.append(_series_call(closed, open_, network, len(group), cache))
+    points = None
+    for text in fanout.run(r, calls):
+        points = _merge_points(points, _series_result(text, len(labels)))
+    out = []
+    for label, p in zip(labels, points or [], strict=True):
+        out.append({"t": label, "total": p["total"], "networks": dict(sorted(p["networks"].items())),
+                    "copy": p["copy"], "qr": p["qr"], "native": p["native"],
+                    "clickbacks": p["clickbacks"], "rec_impression": p["rec_impression"],
+                    "rec_click": p["rec_click"]})
     return {"site": site.id, **rng.as_dict(), "network": network, "timezone": site.timezone,
-            "granularity": "hour" if hourly else "day", "points": points}
+            "granularity": "hour" if hourly else "day", "points": out}
 
 
 # --- top articles ----------------------------------------------------------------------------
@@ -278,33 +345,42 @@ def top_scores(r, site, rng: Range, network: str | None = None, limit: int = 10,
                now: datetime | None = None) -> list[tuple[str, int]]:
     """[(article id, shares over the range)] best first (ties: higher id first), at most
     ``limit``. Exact: the closed days come from the cached union, the open days (today, and
-    any later day of the range) are merged in live."""
+    any later day of the range) are merged in live; an article's scores live in its shard
+    only, so the top ``limit`` of the site is among the top ``limit`` of each group of shards
+    (one TOP call per group, merged here)."""
     boundary = open_from(site, now)
     closed = [d for d in rng.dates() if d < boundary]
     open_days = [d for d in rng.dates() if d >= boundary]
     net = network or ""
-    cache = keyspace.stats_top_cache(site.id, _span(closed), net) if closed else ""
-    closed_keys = [keyspace.top_day(site.id, day_id(d), net) for d in closed]
-    open_keys = [keyspace.top_day(site.id, day_id(d), net) for d in open_days]
-    flat = TOP(
-        r, keys=[cache or keyspace.stats_top_cache(site.id, "none", net), *open_keys, *closed_keys],
-        args=[CACHE_SECONDS, limit, "1" if closed_keys else "0", len(open_keys)])
-    return [(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2) if flat[i]]
+    calls = []
+    for group in fanout.shard_groups(r):
+        part = fanout.group_shard(group)
+        cache = keyspace.stats_top_cache(site.id, part, _span(closed) if closed else "none", net)
+        open_keys = [keyspace.top_day(site.id, s, day_id(d), net) for d in open_days for s in group]
+        closed_keys = [keyspace.top_day(site.id, s, day_id(d), net) for d in closed for s in group]
+        calls.append(TOP.call([cache, *open_keys, *closed_keys],
+                              [CACHE_SECONDS, limit, "1" if closed_keys else "0", len(open_keys)]))
+    scored = [(flat[i], int(flat[i + 1])) for flat in fanout.run(r, calls)
+              for i in range(0, len(flat), 2) if flat[i]]
+    scored.sort(key=lambda item: (item[1], item[0]), reverse=True)
+    return scored[:limit]
 
 
 def top(r, site, rng: Range, network: str | None = None, limit: int = 10,
         now: datetime | None = None) -> dict:
     """Top articles of the range with URL and title (from the catalogue when known)."""
     ranked = top_scores(r, site, rng, network, limit, now)
-    pipe = r.pipeline(transaction=False)
+    calls = []
     for aid, _ in ranked:
-        pipe.hget(keyspace.article_urls(site.id), aid)
-        pipe.hget(keyspace.article(site.id, aid), "title")
-    meta = pipe.execute() if ranked else []
+        calls.append(fanout.command("HGET", keyspace.article_urls(site.id, keyspace.shard_of(aid)),
+                                    aid))
+        calls.append(fanout.command("HMGET", keyspace.article(site.id, aid), "title", "url"))
+    meta = fanout.run(r, calls)
     items = []
     for i, (aid, shares) in enumerate(ranked):
-        items.append({"rank": i + 1, "id": aid, "url": meta[2 * i], "title": meta[2 * i + 1] or None,
-                      "shares": shares})
+        url, (title, catalogue_url) = meta[2 * i], meta[2 * i + 1]
+        items.append({"rank": i + 1, "id": aid, "url": url or catalogue_url,
+                      "title": title or None, "shares": shares})
     return {"site": site.id, **rng.as_dict(), "network": network, "timezone": site.timezone,
             "limit": limit, "items": items}
 
@@ -312,22 +388,24 @@ def top(r, site, rng: Range, network: str | None = None, limit: int = 10,
 # --- one article -----------------------------------------------------------------------------
 def article(r, site, canonical_url: str, rng: Range) -> dict:
     """One article over the range: daily series, networks, clickbacks, UTM breakdown, unique
-    sharers, plus all-time totals. One pipelined round trip (SERIES and SUM scripts)."""
+    sharers, plus all-time totals. One round trip (SERIES and SUM scripts: the article's keys
+    are in its shard; its title in the catalogue)."""
     aid = keyspace.article_id(canonical_url)
     dates = rng.dates()
     day_keys = [keyspace.article_day(site.id, aid, day_id(d)) for d in dates]
     hlls = [keyspace.uniques_article_day(site.id, aid, day_id(d)) for d in dates]
-    pipe = r.pipeline(transaction=False)
-    _series_call(r, [], day_keys, None, client=pipe)
-    _sum_call(r, [SumGroup([], [], day_keys, hlls)], client=pipe)
-    pipe.hgetall(keyspace.article_totals(site.id, aid))
-    pipe.hget(keyspace.article(site.id, aid), "title")
-    series_text, summed, totals, title = pipe.execute()
+    series_text, summed, totals, title = fanout.run(r, [
+        _series_call([], day_keys, None, 1),
+        _sum_call([SumGroup([], [], day_keys, hlls)]),
+        fanout.command("HGETALL", keyspace.article_totals(site.id, aid)),
+        fanout.command("HGET", keyspace.article(site.id, aid), "title")])
     ((range_hash, uniques),) = _sum_result(summed)
+    uniques = int(uniques)
     fig = fold(empty_figures(), range_hash)
     series = []
     for d, p in zip(dates, _series_result(series_text, len(dates)), strict=True):
-        series.append({"t": d.isoformat(), "total": p["total"], "networks": p["networks"],
+        series.append({"t": d.isoformat(), "total": p["total"],
+                       "networks": dict(sorted(p["networks"].items())),
                        "copy": p["copy"], "qr": p["qr"], "native": p["native"],
                        "clickbacks": p["clickbacks"]})
     utm = {field[4:]: int(v) for field, v in range_hash.items() if field.startswith("utm:")}

@@ -1,9 +1,21 @@
-"""The service's one Redis connection: ``REDIS_URL``, else the embedded server (embedded.py).
+"""The service's one Redis client: a Redis Cluster (``REDIS_CLUSTER_NODES``), else one Redis
+(``REDIS_URL``), else the embedded server (embedded.py).
 
 :func:`connect` is what the app factory calls (through ``extensions.init_app``); the CLI, the
-benchmarks and the tests use :func:`from_url` for a client of their own. Timeouts are short
-(REDIS_SOCKET_TIMEOUT, REDIS_CONNECT_TIMEOUT): a slow or absent Redis must degrade answers,
-never hold a request.
+benchmarks and the tests use :func:`from_url` / :func:`cluster_client` for a client of their
+own. Timeouts are short (REDIS_SOCKET_TIMEOUT, REDIS_CONNECT_TIMEOUT): a slow or absent Redis
+must degrade answers, never hold a request.
+
+The cluster client is redis-py's ``RedisCluster``, with two of its defaults changed:
+
+* it connects (and reads the slot table) in its constructor and raises when no node answers:
+  :class:`ClusterClient` builds it on first use instead, so the app starts (links, pages and the
+  widget answer; reads 503) while the cluster is not reachable yet, and tries again at most
+  once per :attr:`ClusterClient.RETRY_SECONDS`;
+* it retries a failed call up to 3 times with an exponential backoff (seconds on a down or
+  frozen master): here a call is not retried (``Retry(NoBackoff(), 0)``), so a call to a down
+  master fails at once and one to a frozen master after one socket timeout. The next call
+  goes to the refreshed slot table (a failed-over replica).
 
 :data:`UNAVAILABLE` lists the exceptions that mean "the store cannot answer now" (down,
 unreachable, timing out, loading, failing over): the web layer turns any of them into the one
@@ -12,10 +24,16 @@ unreachable, timing out, loading, failing over): the web layer turns any of them
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 import redis
 from redis import exceptions as rex
+from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.connection import parse_url
+from redis.retry import Retry
 
 from . import keyspace
 from .embedded import EmbeddedRedis, embedded_dir
@@ -28,6 +46,7 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     rex.ClusterDownError,
     rex.MasterDownError,
     rex.ClusterError,
+    rex.SlotNotCoveredError,  # a cluster slot that no master serves (not a RedisError)
 )
 
 
@@ -43,24 +62,144 @@ def from_url(url: str, socket_timeout: float = 0.5, connect_timeout: float = 0.5
     )
 
 
+def parse_nodes(entries) -> tuple[list[tuple[str, int]], dict]:
+    """REDIS_CLUSTER_NODES -> ([(host, port)], connection options). An entry is ``host:port``
+    or a URL ``redis://`` / ``rediss://[user:password@]host:port[?ssl_cert_reqs=...]``; the
+    options of the first URL (TLS, credentials, query options) apply to every node."""
+    nodes: list[tuple[str, int]] = []
+    options: dict | None = None
+    for raw in entries:
+        entry = raw.strip()
+        if not entry:
+            continue
+        if "://" in entry:
+            if not entry.startswith(("redis://", "rediss://")):
+                raise ValueError(f"{entry!r}: a cluster node URL starts with redis:// or rediss://")
+            parsed = parse_url(entry)
+            host, port = parsed.pop("host", None), parsed.pop("port", 6379)
+            if parsed.pop("db", 0) not in (0, None):
+                raise ValueError(f"{entry!r}: a Redis Cluster has only database 0")
+            if options is None:
+                options = parsed
+        else:
+            host, _, port = entry.rpartition(":")
+            host = host.strip("[]")
+        try:
+            port = int(port)
+        except (TypeError, ValueError):
+            raise ValueError(f"{entry!r}: expected host:port") from None
+        if not host or not 0 < port < 65536:
+            raise ValueError(f"{entry!r}: expected host:port")
+        nodes.append((host, port))
+    if not nodes:
+        raise ValueError("no cluster node given")
+    return nodes, options or {}
+
+
+class ClusterClient:
+    """redis-py's ``RedisCluster``, built on first use (see the module docstring). Every
+    attribute is the real client's; :meth:`cluster` returns that client, building it if
+    needed, or raises ``redis.ConnectionError`` while no node answers."""
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, nodes: list[tuple[str, int]], **kwargs):
+        self.nodes = list(nodes)
+        self.kwargs = kwargs
+        self._client: RedisCluster | None = None
+        self._failed_at: float | None = None
+        self._error: Exception | None = None
+        self._lock = threading.Lock()
+
+    def cluster(self) -> RedisCluster:
+        client = self._client
+        if client is not None:
+            return client
+        with self._lock:
+            if self._client is None:
+                now = time.monotonic()
+                if self._failed_at is not None and now - self._failed_at < self.RETRY_SECONDS:
+                    raise rex.ConnectionError(f"Redis Cluster unreachable: {self._error}")
+                try:
+                    # fresh ClusterNode objects: a node keeps the connection it was first given
+                    self._client = RedisCluster(
+                        startup_nodes=[ClusterNode(h, p) for h, p in self.nodes], **self.kwargs)
+                except (rex.RedisClusterException, rex.RedisError, OSError) as exc:
+                    self._failed_at, self._error = now, exc
+                    raise rex.ConnectionError(f"Redis Cluster unreachable: {exc}") from exc
+            return self._client
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.cluster(), name)
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def __repr__(self) -> str:
+        state = "connected" if self._client is not None else "not connected yet"
+        return f"<ClusterClient {','.join(f'{h}:{p}' for h, p in self.nodes)} ({state})>"
+
+
+def cluster_client(nodes, socket_timeout: float = 0.5, connect_timeout: float = 0.5,
+                   decode_responses: bool = True) -> ClusterClient:
+    """A (lazily connected) cluster client for REDIS_CLUSTER_NODES ``nodes`` (a list of
+    ``host:port`` or URLs, see :func:`parse_nodes`)."""
+    addresses, options = parse_nodes(nodes)
+    options.setdefault("socket_timeout", socket_timeout)
+    options.setdefault("socket_connect_timeout", connect_timeout)
+    return ClusterClient(
+        addresses,
+        decode_responses=decode_responses,
+        health_check_interval=30,
+        retry=Retry(NoBackoff(), 0),
+        # Serve the slots that are up when a master without a replica is down (the server's
+        # cluster-require-full-coverage decides whether the others keep answering).
+        require_full_coverage=False,
+        # Refresh the slot table from the nodes given, never from addresses discovered once:
+        # a managed service's configuration endpoint (a DNS name) stays the way in.
+        dynamic_startup_nodes=False,
+        **options,
+    )
+
+
+def is_cluster(client) -> bool:
+    """True for a cluster client (``ClusterClient`` or a plain ``RedisCluster``)."""
+    return isinstance(client, ClusterClient | RedisCluster)
+
+
+def real_cluster(client) -> RedisCluster:
+    """The ``RedisCluster`` behind a cluster client (built now if needed)."""
+    return client.cluster() if isinstance(client, ClusterClient) else client
+
+
 @dataclass
 class Connection:
     """The app's store (``app.extensions["storage"]``): the client, and the embedded server when
     this process started one."""
 
-    client: redis.Redis
+    client: redis.Redis | ClusterClient
     embedded: EmbeddedRedis | None = None
 
 
 def connect(settings, instance: str) -> Connection:
-    """The store described by ``settings``; with no REDIS_URL the embedded server of the
-    ``instance`` folder is started (or reused) and owned by this process, and REDIS_URL is set
-    to its socket."""
+    """The store described by ``settings``: REDIS_CLUSTER_NODES (it wins), else REDIS_URL, else
+    the embedded server of the ``instance`` folder, started (or reused) and owned by this
+    process (REDIS_URL is then set to its socket)."""
     keyspace.configure(settings["REDIS_KEY_PREFIX"])
+    timeouts = (settings["REDIS_SOCKET_TIMEOUT"], settings["REDIS_CONNECT_TIMEOUT"])
+    if settings["REDIS_CLUSTER_NODES"]:
+        return Connection(cluster_client(settings["REDIS_CLUSTER_NODES"], *timeouts))
     embedded = None
     url = settings["REDIS_URL"]
     if not url:
         embedded = EmbeddedRedis(embedded_dir(instance)).start().stop_at_exit()
         url = settings["REDIS_URL"] = embedded.url
-    client = from_url(url, settings["REDIS_SOCKET_TIMEOUT"], settings["REDIS_CONNECT_TIMEOUT"])
-    return Connection(client, embedded)
+    return Connection(from_url(url, *timeouts), embedded)

@@ -1,7 +1,9 @@
--- record.lua: count one batch of events of ONE site, atomically (share_service.counting.recorder).
+-- record.lua: count one batch of events of ONE site and ONE shard (articles whose
+-- keyspace.shard_of is that shard), atomically (share_service.counting.recorder).
 --
--- KEYS: every key the batch touches, all named by share_service/keys.py and all carrying the
---       site's {hash tag} (one Redis Cluster slot): KEYS[1] is the aid -> canonical URL HASH;
+-- KEYS: every key the batch touches, all named by share_service/storage/keyspace.py and all
+--       carrying the shard's {hash tag} (one Redis Cluster slot): KEYS[1] is the shard's
+--       aid -> canonical URL HASH;
 --       then counter HASHes, top-article ZSETs and unique-sharer HyperLogLogs; the last N keys
 --       are the events' dedupe STRINGs, in event order (KEYS[D + j] for event j).
 -- ARGV (flat, read left to right):

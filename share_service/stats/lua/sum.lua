@@ -1,14 +1,23 @@
--- sum.lua: per group, the field-by-field sum of its counter HASHes and the PFCOUNT of its
+-- sum.lua: per group, the field-by-field sum of its counter HASHes and the unique sharers of its
 -- HyperLogLogs, folded inside Redis (share_service.stats.queries: summary, article).
 --
--- KEYS, per group in order: [sum cache HASH, HLL cache]   (only when the group has a cache)
---                           closed hashes, closed HLLs, open hashes, open HLLs
--- ARGV[1] = G (groups), ARGV[2] = cache TTL (seconds), then per group 5 values:
---           has_cache (1/0), number of closed hashes, closed HLLs, open hashes, open HLLs
+-- KEYS: [scratch key]   (only in "dump" mode: where the group's HyperLogLogs are merged)
+--       then per group in order: [sum cache HASH, HLL cache]   (only when the group has a cache)
+--                                closed hashes, closed HLLs, open hashes, open HLLs
+-- ARGV[1] = G (groups), ARGV[2] = cache TTL (seconds), ARGV[3] = mode:
+--           "count": answer the PFCOUNT of each group's HLLs (every key of the site on this
+--                    server: one Redis);
+--           "dump":  answer the value of their union instead (a HyperLogLog, "" when none),
+--                    for the caller to merge with the other shards' (a Redis Cluster, where
+--                    each call folds one shard, one slot);
+--           then per group 5 values: has_cache (1/0), number of closed hashes, closed HLLs,
+--           open hashes, open HLLs
 -- A missing cache is built from the closed keys (HSET of the sums + marker "_built"; PFMERGE).
--- Returns {{field, sum, ...}, pfcount} per group.
-local g, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
-local idx, a = 1, 3
+-- Returns {{field, sum, ...}, pfcount or HyperLogLog value} per group.
+local g, ttl, dump = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == 'dump'
+local idx, a = 1, 4
+local scratch
+if dump then scratch = KEYS[1]; idx = 2 end
 local res = {}
 local function add(sums, order, f, v)
   if sums[f] == nil then sums[f] = 0; order[#order + 1] = f end
@@ -24,6 +33,15 @@ local function span(from, n)
   local t = {}
   for k = from, from + n - 1 do t[#t + 1] = KEYS[k] end
   return t
+end
+local function union(pfkeys)
+  if #pfkeys == 0 then return '' end
+  if #pfkeys == 1 then return redis.call('GET', pfkeys[1]) or '' end
+  redis.call('DEL', scratch)
+  redis.call('PFMERGE', scratch, unpack(pfkeys))
+  local value = redis.call('GET', scratch)
+  redis.call('DEL', scratch)
+  return value
 end
 for gi = 1, g do
   local cached = ARGV[a] == '1'
@@ -60,8 +78,13 @@ for gi = 1, g do
   idx = idx + oh + op
   local flat = {}
   for _, f in ipairs(order) do flat[#flat + 1] = f; flat[#flat + 1] = string.format('%d', sums[f]) end
-  local pf = 0
-  if #pfkeys > 0 then pf = redis.call('PFCOUNT', unpack(pfkeys)) end
+  local pf
+  if dump then
+    pf = union(pfkeys)
+  else
+    pf = 0
+    if #pfkeys > 0 then pf = redis.call('PFCOUNT', unpack(pfkeys)) end
+  end
   res[gi] = {flat, pf}
 end
 return res

@@ -3,11 +3,15 @@
 -- into it exactly and answers only the top `limit`: the top `limit` of (closed + open) is among
 -- the top `limit` of the closed union plus every article shared on an open day.
 --
+-- One call folds a group of the site's shards (all of them on one Redis, one per call on a
+-- Redis Cluster): an article's scores live in its shard only, so the site's top `limit` is
+-- among the groups' top `limit` (merged by the caller).
+--
 -- KEYS[1]          cache key (ZSET union of the closed days)
--- KEYS[2 .. 1+O]   the open days' top ZSETs
+-- KEYS[2 .. 1+O]   the open days' top ZSETs (every shard of the group)
 -- KEYS[2+O ..]     the closed days' top ZSETs (read only when the cache must be built)
 -- ARGV[1] cache TTL (seconds)   ARGV[2] limit   ARGV[3] "1" when the range has closed days
--- ARGV[4] O, the number of open days
+-- ARGV[4] O, the number of open days' ZSETs
 -- Returns {member, score, member, score, ...} best first (ties: the greater member first).
 local cache = KEYS[1]
 local closed = ARGV[3] == "1"
