@@ -79,8 +79,10 @@ class NodeStartError(RuntimeError):
 
 class LocalCluster:
     def __init__(self, directory, masters: int = 3, node_timeout_ms: int = 2000,
-                 require_full_coverage: bool = True, binary: str | None = None):
+                 require_full_coverage: bool = True, binary: str | None = None,
+                 ports: list[int] | None = None):
         self.directory = Path(directory).resolve()
+        self.fixed_ports = list(ports) if ports else None
         self.binary = binary or redis_server_binary()
         self.masters = masters
         self.node_timeout_ms = node_timeout_ms
@@ -111,7 +113,44 @@ class LocalCluster:
                 for i in range(self.masters)]
 
     def node_of_slot(self, slot: int) -> int:
-        return next(i for i, (lo, hi) in enumerate(self.slot_ranges()) if lo <= slot < hi)
+        """The master (index in ``nodes``) serving ``slot`` now (CLUSTER SLOTS of a running
+        node: right after a slot moved too)."""
+        asked = next(i for i, p in enumerate(self.procs) if p is not None and i not in self.frozen)
+        conn = self.node_client(asked)
+        try:
+            for lo, hi, (_host, port, *_rest), *_replicas in conn.execute_command("CLUSTER", "SLOTS"):
+                if int(lo) <= slot <= int(hi):
+                    return self.ports.index(int(port))
+        finally:
+            conn.close()
+        raise LookupError(f"slot {slot} is not served")
+
+    def move_slot(self, slot: int, target: int) -> int:
+        """Reshard: move ``slot`` and its keys to master ``target`` (as ``redis-cli --cluster
+        reshard`` does: IMPORTING / MIGRATING, MIGRATE, SETSLOT NODE everywhere). Returns the
+        number of keys moved."""
+        source = self.node_of_slot(slot)
+        src, dst = self.node_client(source), self.node_client(target)
+        try:
+            src_id = src.execute_command("CLUSTER", "MYID")
+            dst_id = dst.execute_command("CLUSTER", "MYID")
+            dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+            src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+            moved = 0
+            while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+                src.execute_command("MIGRATE", HOST, self.ports[target], "", 0, 5000,
+                                    "KEYS", *keys)
+                moved += len(keys)
+            for i in range(self.masters):
+                conn = self.node_client(i)
+                try:
+                    conn.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+                finally:
+                    conn.close()
+            return moved
+        finally:
+            src.close()
+            dst.close()
 
     # ---- processes ------------------------------------------------------------------------
     def _args(self, i: int) -> list[str]:
@@ -153,8 +192,9 @@ class LocalCluster:
             conn.close()
 
     def _launch(self) -> None:
-        for attempt in range(5):
-            self.ports = free_ports(self.masters)
+        attempts = 1 if self.fixed_ports else 5
+        for attempt in range(attempts):
+            self.ports = self.fixed_ports or free_ports(self.masters)
             self.procs = [self._spawn(i) for i in range(self.masters)]
             try:
                 for i in range(self.masters):
@@ -165,7 +205,7 @@ class LocalCluster:
                 for i in range(self.masters):
                     with contextlib.suppress(FileNotFoundError):
                         (self.node_dir(i) / "nodes.conf").unlink()
-                if attempt == 4:
+                if attempt == attempts - 1:
                     raise
 
     # ---- formation ------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from redis.client import NEVER_DECODE
 from . import keyspace
 from .client import is_cluster, real_cluster
 
-__all__ = ["Call", "command", "hll_union_counts", "is_cluster", "run", "shard_groups"]
+__all__ = ["Call", "command", "health", "hll_union_counts", "is_cluster", "run", "shard_groups"]
 
 log = logging.getLogger("share_service.storage")
 
@@ -197,6 +197,32 @@ def _pool() -> ThreadPoolExecutor:
             _executor = (os.getpid(), pool)
             atexit.register(pool.shutdown, wait=False)
         return _executor[1]
+
+
+# --- health -----------------------------------------------------------------------------------
+def health(client) -> dict:
+    """{"redis": "ok" | "down"} for one Redis; for a cluster also "degraded" (some masters
+    answer) and ``masters``: {"up", "total"} (every master PINGed, in parallel)."""
+    if not is_cluster(client):
+        try:
+            return {"redis": "ok" if client.ping() else "down"}
+        except Exception:  # noqa: BLE001 - any failure is "down" here
+            return {"redis": "down"}
+    try:
+        cluster = real_cluster(client)
+        primaries = cluster.get_primaries()
+    except Exception:  # noqa: BLE001
+        return {"redis": "down", "masters": {"up": 0, "total": 0}}
+
+    def ping(node) -> bool:
+        try:
+            return bool(cluster.get_redis_connection(node).ping())
+        except Exception:  # noqa: BLE001
+            return False
+
+    up = sum(_pool().map(ping, primaries))
+    state = "ok" if up == len(primaries) else "degraded" if up else "down"
+    return {"redis": state, "masters": {"up": up, "total": len(primaries)}}
 
 
 # --- HyperLogLogs of several slots ---------------------------------------------------------------
