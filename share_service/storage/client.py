@@ -189,17 +189,23 @@ class Connection:
     embedded: EmbeddedRedis | None = None
 
 
+def client_for(settings, decode_responses: bool = True, socket_timeout: float | None = None):
+    """A new client of the store ``settings`` name (REDIS_CLUSTER_NODES, else REDIS_URL)."""
+    timeout = settings["REDIS_SOCKET_TIMEOUT"] if socket_timeout is None else socket_timeout
+    if settings["REDIS_CLUSTER_NODES"]:
+        return cluster_client(settings["REDIS_CLUSTER_NODES"], timeout,
+                              settings["REDIS_CONNECT_TIMEOUT"], decode_responses)
+    return from_url(settings["REDIS_URL"], timeout, settings["REDIS_CONNECT_TIMEOUT"],
+                    decode_responses)
+
+
 def connect(settings, instance: str) -> Connection:
     """The store described by ``settings``: REDIS_CLUSTER_NODES (it wins), else REDIS_URL, else
     the embedded server of the ``instance`` folder, started (or reused) and owned by this
     process (REDIS_URL is then set to its socket)."""
     keyspace.configure(settings["REDIS_KEY_PREFIX"])
-    timeouts = (settings["REDIS_SOCKET_TIMEOUT"], settings["REDIS_CONNECT_TIMEOUT"])
-    if settings["REDIS_CLUSTER_NODES"]:
-        return Connection(cluster_client(settings["REDIS_CLUSTER_NODES"], *timeouts))
     embedded = None
-    url = settings["REDIS_URL"]
-    if not url:
+    if not settings["REDIS_CLUSTER_NODES"] and not settings["REDIS_URL"]:
         embedded = EmbeddedRedis(embedded_dir(instance)).start().stop_at_exit()
-        url = settings["REDIS_URL"] = embedded.url
-    return Connection(from_url(url, *timeouts), embedded)
+        settings["REDIS_URL"] = embedded.url
+    return Connection(client_for(settings), embedded)

@@ -295,26 +295,45 @@ def stats_hll_scratch(site: str) -> tuple[str, str]:
 
 
 # --- the layout before shards (storage migrate) ----------------------------------------------
-# Until this version every key of a site carried the hash tag {site}: ss:{site}:<family>...
-# These families moved into shards; ``storage migrate`` merges them there.
+# Until this version every key of a site carried the hash tag {site}: ss:{site}:<family>:...
+# These counting families moved into shards; ``storage migrate`` merges them there.
 LEGACY_COUNTING = ("urls", "t", "st", "ad", "sd", "sh", "top", "uv", "uva")
 LEGACY_DROPPED = ("dd", "topc", "sumc", "uvc", "serc")  # short-lived: deleted, not moved
+_CLAIM = "migrating"
 
 
-def legacy_site_keys(site: str) -> str:
-    """SCAN pattern of the keys under a site's own tag (the old layout, and the catalogue)."""
-    return f"{_site(site)}:*"
+def all_keys() -> str:
+    """SCAN pattern of every key of this service (REDIS_KEY_PREFIX)."""
+    return f"{PREFIX}:*"
 
 
-def parse_legacy(site: str, key: str) -> tuple[str, list[str]] | None:
-    """(family, rest) of an old-layout counting key of ``site`` (``ss:{site}:ad:<aid>:<day>``
-    -> ("ad", [aid, day])), or None for any other key (the catalogue keeps its names)."""
-    head = _site(site) + ":"
+def parse_legacy(key: str) -> tuple[str, str, list[str]] | None:
+    """(site, family, rest) of a counting key of the old one-slot layout, also when claimed by a
+    migration (:func:`legacy_claim`): ``ss:{site}:ad:<aid>:<day>`` -> (site, "ad", [aid, day]).
+    None for any other key (the catalogue, global keys, the sharded layout)."""
+    head = PREFIX + ":{"
     if not key.startswith(head):
         return None
-    family, *rest = key[len(head):].split(":")
+    site, sep, tail = key[len(head):].partition("}:")
+    if not sep or not site or "." in site:  # a shard tag has dots; a site id never
+        return None
+    family, *rest = tail.split(":")
+    if family == _CLAIM and len(rest) >= 2:
+        family, rest = rest[1], rest[2:]
     if family in LEGACY_COUNTING or family in LEGACY_DROPPED:
-        return family, rest
+        return site, family, rest
     return None
+
+
+def legacy_claim(key: str, run: str) -> str:
+    """The name an old-layout key takes while migration ``run`` merges it: same tag (a RENAME
+    within its slot), unique to the run, so that a key written again meanwhile by an old
+    process is migrated by a later run, and a run resumed after a crash merges nothing twice."""
+    head, sep, tail = key.partition("}:")
+    return f"{head}{sep}{_CLAIM}:{run}:{tail}"
+
+
+def is_claimed(key: str) -> bool:
+    return f"}}:{_CLAIM}:" in key
 
 # (auth keys end here)
