@@ -228,16 +228,16 @@ def _merge_points(into: list[dict] | None, points: list[dict]) -> list[dict]:
 
 
 def _period_group(site, period: Range, boundary: date, group: tuple[int, ...]) -> SumGroup:
-    closed = [d for d in period.dates() if d < boundary]
-    open_ = [d for d in period.dates() if d >= boundary]
+    closed = [day_id(d) for d in period.dates() if d < boundary]
+    open_ = [day_id(d) for d in period.dates() if d >= boundary]
     part = fanout.group_shard(group)
     return SumGroup(
-        [keyspace.site_day(site.id, s, day_id(d)) for d in closed for s in group],
-        [keyspace.uniques_day(site.id, s, day_id(d)) for d in closed for s in group],
-        [keyspace.site_day(site.id, s, day_id(d)) for d in open_ for s in group],
-        [keyspace.uniques_day(site.id, s, day_id(d)) for d in open_ for s in group],
-        (keyspace.stats_sum_cache(site.id, part, _span(closed)),
-         keyspace.stats_hll_cache(site.id, part, _span(closed))) if closed else None,
+        [keyspace.site_day(site.id, s, d) for d in closed for s in group],
+        [keyspace.uniques_day(site.id, s, d) for d in closed for s in group],
+        [keyspace.site_day(site.id, s, d) for d in open_ for s in group],
+        [keyspace.uniques_day(site.id, s, d) for d in open_ for s in group],
+        (keyspace.stats_sum_cache(site.id, part, f"{closed[0]}-{closed[-1]}"),
+         keyspace.stats_hll_cache(site.id, part, f"{closed[0]}-{closed[-1]}")) if closed else None,
     )
 
 
@@ -261,7 +261,7 @@ def _periods(r, site, periods: list[Range], boundary: date) -> list[tuple[dict, 
             else:
                 counts[i] = int(pf)
     if cluster:
-        counts = fanout.hll_union_counts(r, hlls, keyspace.stats_hll_scratch(site.id))
+        counts = fanout.hll_union_counts(r, hlls, site.id)
     return list(zip(sums, counts, strict=True))
 
 

@@ -6,10 +6,11 @@ sends more than one command in a round trip (no code uses ``client.pipeline()`` 
 
 * One Redis: one pipeline, one round trip.
 * A cluster: the calls are grouped by the master that owns their key's slot (the client's slot
-  table: no I/O), each master gets one pipeline, and the masters are asked in parallel. A
-  master that is down fails its calls at once; a frozen one after one socket timeout (redis-py's
-  own ``ClusterPipeline`` re-sends each failed call alone: 35 s for 67 calls on a frozen master
-  with a 0.5 s timeout, measured), while the other masters' calls complete.
+  table: no I/O), each master gets one pipeline, and every pipeline is written before any reply
+  is read, so the masters work at the same time (no threads). A master that is down fails its
+  calls at once; a frozen one after one socket timeout (redis-py's own ``ClusterPipeline``
+  re-sends each failed call alone: 35 s for 67 calls on a frozen master with a 0.5 s timeout,
+  measured), while the other masters' calls complete.
 * Script calls (``LuaScript.call``) are sent as EVALSHA; a NOSCRIPT answer (first use, a
   restarted, flushed or newly promoted master) is sent again as EVAL, which also caches the
   script on that master. A MOVED or ASK answer (a slot being resharded) is sent again through
@@ -25,12 +26,8 @@ Unique-sharer HyperLogLogs of several slots are merged by :func:`hll_union_count
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from redis import exceptions as rex
 from redis.client import NEVER_DECODE
@@ -91,9 +88,17 @@ def run(client, calls: list[Call], raise_on_error: bool = True) -> list:
         return []
     results: list = [None] * len(calls)
     if is_cluster(client):
-        _run_cluster(real_cluster(client), calls, results)
+        cluster = real_cluster(client)
+        groups = _by_master(cluster, calls, results)
+        failed = _round_trip(groups, calls, results)
+        for node in failed:
+            _refresh(cluster, node)
+        # a slot moved meanwhile (resharding): the cluster client follows the redirection
+        for i, result in enumerate(results):
+            if isinstance(result, rex.AskError):  # MovedError is an AskError
+                results[i] = _via_cluster(cluster, calls[i])
     else:
-        _run_pipeline(client, calls, range(len(calls)), results)
+        _round_trip([(None, client, list(range(len(calls))))], calls, results)
     if raise_on_error:
         for result in results:
             if isinstance(result, BaseException):
@@ -101,54 +106,78 @@ def run(client, calls: list[Call], raise_on_error: bool = True) -> list:
     return results
 
 
-def _run_pipeline(client, calls: list[Call], indexes, results: list) -> None:
-    """One pipeline on one server (a plain client, or one master of a cluster)."""
-    indexes = list(indexes)
-    pipe = client.pipeline(transaction=False)
-    for i in indexes:
-        pipe.execute_command(*calls[i].args, **calls[i].options())
-    replies = pipe.execute(raise_on_error=False)
-    missing = []
-    for i, reply in zip(indexes, replies, strict=True):
-        results[i] = reply
-        if isinstance(reply, rex.NoScriptError) and calls[i].source is not None:
-            missing.append(i)
-    if missing:
-        pipe = client.pipeline(transaction=False)
-        for i in missing:
-            pipe.execute_command(*calls[i].as_eval(), **calls[i].options())
-        for i, reply in zip(missing, pipe.execute(raise_on_error=False), strict=True):
-            results[i] = reply
-
-
-def _run_cluster(cluster, calls: list[Call], results: list) -> None:
-    by_node: dict[str, tuple[object, list[int]]] = {}
+def _by_master(cluster, calls: list[Call], results: list) -> list[tuple]:
+    """[(node, its client, call indexes)] from the cluster client's slot table (no I/O)."""
+    groups: dict[str, tuple] = {}
     for i, call in enumerate(calls):
         try:
             node = cluster.get_node_from_key(call.key)
         except rex.SlotNotCoveredError as exc:
             results[i] = rex.ClusterDownError(str(exc))
             continue
-        by_node.setdefault(node.name, (node, []))[1].append(i)
+        if node.name not in groups:
+            groups[node.name] = (node, cluster.get_redis_connection(node), [])
+        groups[node.name][2].append(i)
+    return list(groups.values())
 
-    def on_node(node, indexes: list[int]) -> None:
+
+def _round_trip(groups: list[tuple], calls: list[Call], results: list) -> list:
+    """One pipeline per server, all written before any is read: the servers work at the same
+    time and a silent one costs one socket timeout, whatever the number of servers or calls.
+    Calls answered NOSCRIPT go again as EVAL (a second round trip, on those servers only).
+    Returns the nodes that failed (unreachable, timing out)."""
+    failed = []
+    missing = _exchange(groups, calls, results, failed, as_eval=False)
+    if missing:
+        _exchange(missing, calls, results, failed, as_eval=True)
+    return failed
+
+
+def _exchange(groups, calls, results, failed, as_eval: bool) -> list[tuple]:
+    sent = []
+    for node, client, indexes in groups:
+        pool, conn = client.connection_pool, None
         try:
-            _run_pipeline(cluster.get_redis_connection(node), calls, indexes, results)
-        except (rex.ConnectionError, rex.TimeoutError) as exc:
-            for i in indexes:
-                results[i] = exc
-            _refresh(cluster, node)
+            conn = pool.get_connection()  # connects (a fresh or broken connection)
+            conn.send_packed_command(conn.pack_commands(
+                [calls[i].as_eval() if as_eval else calls[i].args for i in indexes]))
+        except (rex.ConnectionError, rex.TimeoutError, OSError) as exc:
+            if conn is not None:
+                conn.disconnect()
+                pool.release(conn)
+            _fail(exc, indexes, results, failed, node)
+            continue
+        sent.append((node, client, indexes, conn))
+    missing = []
+    for node, client, indexes, conn in sent:
+        again, n = [], 0
+        try:
+            for n, i in enumerate(indexes):  # noqa: B007 - n: where a failure stopped
+                try:
+                    results[i] = client.parse_response(conn, calls[i].args[0], **calls[i].options())
+                except rex.NoScriptError as exc:
+                    results[i] = exc
+                    if not as_eval and calls[i].source is not None:
+                        again.append(i)
+                except rex.ResponseError as exc:
+                    results[i] = exc
+        except (rex.ConnectionError, rex.TimeoutError, OSError) as exc:
+            conn.disconnect()
+            _fail(exc, indexes[n:], results, failed, node)
+        finally:
+            client.connection_pool.release(conn)
+        if again:
+            missing.append((node, client, again))
+    return missing
 
-    groups = list(by_node.values())
-    if len(groups) == 1:
-        on_node(*groups[0])
-    else:
-        for future in [_pool().submit(on_node, node, idx) for node, idx in groups]:
-            future.result()
-    # a slot moved meanwhile (resharding): the cluster client follows the redirection
-    for i, result in enumerate(results):
-        if isinstance(result, rex.AskError):  # MovedError is an AskError
-            results[i] = _via_cluster(cluster, calls[i])
+
+def _fail(exc, indexes, results, failed, node) -> None:
+    if not isinstance(exc, rex.RedisError):
+        exc = rex.ConnectionError(str(exc))
+    for i in indexes:
+        results[i] = exc
+    if node is not None:
+        failed.append(node)
 
 
 def _via_cluster(cluster, call: Call):
@@ -181,24 +210,6 @@ def _refresh(cluster, node) -> None:
         log.info("cluster slot table not refreshed: %s", exc)
 
 
-_executor: tuple[int, ThreadPoolExecutor] | None = None
-_executor_lock = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    """This process's threads for asking masters in parallel (a forked child makes its own)."""
-    global _executor
-    current = _executor
-    if current is not None and current[0] == os.getpid():
-        return current[1]
-    with _executor_lock:
-        if _executor is None or _executor[0] != os.getpid():
-            pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="share-fanout")
-            _executor = (os.getpid(), pool)
-            atexit.register(pool.shutdown, wait=False)
-        return _executor[1]
-
-
 # --- health -----------------------------------------------------------------------------------
 def health(client) -> dict:
     """{"redis": "ok" | "down"} for one Redis; for a cluster also "degraded" (some masters
@@ -214,26 +225,23 @@ def health(client) -> dict:
     except Exception:  # noqa: BLE001
         return {"redis": "down", "masters": {"up": 0, "total": 0}}
 
-    def ping(node) -> bool:
-        try:
-            return bool(cluster.get_redis_connection(node).ping())
-        except Exception:  # noqa: BLE001
-            return False
-
-    up = sum(_pool().map(ping, primaries))
+    results: list = [None] * len(primaries)
+    _round_trip([(node, cluster.get_redis_connection(node), [i]) for i, node in enumerate(primaries)],
+                [Call(("PING",), "")] * len(primaries), results)
+    up = sum(1 for r in results if r is True or r == "PONG")
     state = "ok" if up == len(primaries) else "degraded" if up else "down"
     return {"redis": state, "masters": {"up": up, "total": len(primaries)}}
 
 
 # --- HyperLogLogs of several slots ---------------------------------------------------------------
-def hll_union_counts(client, sets: list[list[bytes]], scratch: tuple[str, str]) -> list[int]:
+def hll_union_counts(client, sets: list[list[bytes]], site: str) -> list[int]:
     """The cardinality of the union of each list of HyperLogLog values (``GET`` of an HLL, as
-    bytes), computed by Redis itself (PFMERGE, PFCOUNT) in one script call on the slot of the
-    two ``scratch`` keys: the shards' unique-sharer sets are merged as HyperLogLogs, never
-    summed."""
+    bytes), computed by Redis itself (one PFCOUNT of them all) in one script call on the site's
+    catalogue slot: the shards' unique-sharer sets are merged as HyperLogLogs, never summed."""
     from . import scripts
 
     args: list = [len(sets)]
     for blobs in sets:
         args += [len(blobs), *blobs]
-    return [int(n) for n in scripts.load(__file__, "pfunion")(client, keys=list(scratch), args=args)]
+    scratch = keyspace.stats_hll_scratch(site, max((len(b) for b in sets), default=0) or 1)
+    return [int(n) for n in scripts.load(__file__, "pfunion")(client, keys=scratch, args=args)]

@@ -287,11 +287,11 @@ def stats_cache_patterns(site: str) -> dict[str, str]:
             (("top", "topc"), ("sum", "sumc"), ("hll", "uvc"), ("series", "serc"))}
 
 
-def stats_hll_scratch(site: str) -> tuple[str, str]:
-    """Two temporary keys (stats) where the shards' unique-sharer HyperLogLogs of a cluster
-    are merged and counted inside one script call (storage/lua/pfunion.lua; the site's
+def stats_hll_scratch(site: str, count: int) -> list[str]:
+    """``count`` temporary keys (stats) where the shards' unique-sharer HyperLogLogs of a
+    cluster are counted together inside one script call (storage/lua/pfunion.lua; the site's
     catalogue slot). Never outlive the call."""
-    return f"{_site(site)}:uvtmp:1", f"{_site(site)}:uvtmp:2"
+    return [f"{_site(site)}:uvtmp:{i}" for i in range(count)]
 
 
 # --- the layout before shards (storage migrate) ----------------------------------------------
