@@ -14,6 +14,8 @@ from redis_cluster import LocalCluster, free_ports
 from support import BROWSER_UA
 
 from share_service.accounts import api_keys
+from share_service.catalogue import store
+from share_service.catalogue.records import normalize
 from share_service.counting import reads
 from share_service.stats import params
 from share_service.storage import client as storage_client
@@ -147,6 +149,18 @@ def test_a_master_down_fails_its_shards_fast_and_the_rest_keeps_working(fragile,
         assert share(client, url).status_code == 204
     assert recorder.flush() == 2
     assert client.get("/api/v1/stats/summary", headers=key).status_code == 200
+    # a small catalogue: the site's catalogue slot is on master 1, which stays up
+    assert fragile.node_of_slot(slot_of(keyspace.catalogue_seq("default"))) == 1
+    site = app.config["SITES"]["default"]
+    titles = ["Crue de la Loire : les berges sous surveillance",
+              "Loire : le plan de prévention des crues adopté en conseil",
+              "Les digues de la Loire renforcées avant l'hiver"]
+    store.save_articles(redis, "default", [normalize(
+        {"url": url, "title": title, "section": "Environnement", "tags": ["crue", "Loire"],
+         "published": int(time.time()) - 3600 * i}, site, "push")
+        for i, (url, title) in enumerate(zip([dead_url, live_url, HOST + "/c/loire.html"],
+                                             titles, strict=True))])
+    assert client.get("/api/v1/recommendations", query_string={"url": live_url}).status_code == 200
 
     fragile.stop_node(2)
     try:
@@ -169,6 +183,9 @@ def test_a_master_down_fails_its_shards_fast_and_the_rest_keeps_working(fragile,
         assert client.get("/api/v1/share", query_string={"url": dead_url}).status_code == 200
         assert client.get("/widget.js").status_code == 200
         assert client.get("/embed", query_string={"url": dead_url}).status_code == 200
+        # recommendations come from the index and the catalogue (popularity: the last known)
+        recs = client.get("/api/v1/recommendations", query_string={"url": live_url})
+        assert recs.status_code == 200 and len(recs.json["items"]) == 2
         health = client.get("/healthz").json
         assert health == {"status": "ok", "redis": "degraded", "masters": {"up": 2, "total": 3}}
         # the recorder writes the live shards' batches and keeps the dead one's for later

@@ -108,4 +108,4 @@ def union_count(r, site: str, hll_keys: list[str]) -> int:
         return int(r.pfcount(*hll_keys))
     blobs = [b for b in fanout.run(r, [fanout.command("GET", k, raw=True) for k in hll_keys])
              if b is not None]
-    return fanout.hll_union_counts(r, [blobs], site)[0]
+    return fanout.hll_union_counts(r, site, [(None, None, blobs)])[0]

@@ -37,6 +37,7 @@ from pathlib import Path
 from ..catalogue import store
 from ..sharing import urls
 from ..storage import fanout, keyspace, scripts
+from ..storage.client import UNAVAILABLE
 from . import scoring, text
 from .index import SiteIndex
 
@@ -125,6 +126,27 @@ class Recommender:
         if cached and cached[0] > now:
             return cached[1], cached[2], cached[3]
         today = datetime.fromtimestamp(now, site.tz).date()
+        try:
+            totals = self._read_popularity(client, site, today)
+        except UNAVAILABLE as exc:
+            # A master holding some of the site's shards is down (a cluster): recommendations
+            # still come from the index and the catalogue; popularity is the last known one.
+            log.warning("share popularity of %s unavailable (%s): %s", site.id,
+                        type(exc).__name__, "kept the last one" if cached else "none for now")
+            if cached:
+                self.popularity[site.id] = (now + self.pop_ttl, *cached[1:])
+                return cached[1], cached[2], cached[3]
+            self.popularity[site.id] = (now + self.pop_ttl, 0, {}, [])
+            return 0, {}, []
+        ranked = list(totals)
+        version = (cached[1] + 1) if cached else 1
+        if cached and cached[2] == totals:
+            version = cached[1]
+        self.popularity[site.id] = (now + self.pop_ttl, version, totals, ranked)
+        return version, totals, ranked
+
+    def _read_popularity(self, client, site, today) -> dict[str, float]:
+        """aid -> weighted shares of the last days, the POP_TOP best, best first."""
         days = [(today - timedelta(days=back)).strftime("%Y%m%d") for back in range(self.pop_days)]
         weights = [1.0 / (1 + back) for back in range(self.pop_days)]
         calls = [POPULAR.call(
@@ -135,13 +157,7 @@ class Recommender:
         scored = [(rows[i], float(rows[i + 1])) for rows in fanout.run(client, calls)
                   for i in range(0, len(rows), 2)]
         scored.sort(key=lambda item: (-item[1], item[0]))
-        totals = dict(scored[:POP_TOP])
-        ranked = list(totals)
-        version = (cached[1] + 1) if cached else 1
-        if cached and cached[2] == totals:
-            version = cached[1]
-        self.popularity[site.id] = (now + self.pop_ttl, version, totals, ranked)
-        return version, totals, ranked
+        return dict(scored[:POP_TOP])
 
     # -- the answer ----------------------------------------------------------------------------
     def recommend(self, client, site, canonical_url: str, limit: int = 5, debug: bool = False,

@@ -143,40 +143,58 @@ def _span(days: list[date]) -> str:
 
 @dataclass
 class SumGroup:
-    """Counter hashes and HLLs to fold, split into closed (cacheable) and open parts."""
+    """Counter hashes and HLLs to fold, split into closed (cacheable) and open parts. With a
+    cache, the closed keys may be left out (``need``: how many there are): the script asks for
+    them (answers -1) only when the cache must be built."""
 
     closed_hashes: list[str]
     closed_hlls: list[str]
     open_hashes: list[str]
     open_hlls: list[str]
     cache: tuple[str, str] | None = None  # (sum cache key, HLL cache key)
+    need: int = 0
 
 
-def _sum_call(groups: list[SumGroup], scratch: str | None = None) -> fanout.Call:
-    """The SUM script call over ``groups`` (all in one slot). With ``scratch`` (a key of that
-    slot) it answers each group's HyperLogLog union as a value, to be merged with the other
-    shards' (a cluster); without, its PFCOUNT."""
-    key_list: list[str] = [scratch] if scratch else []
-    argv: list = [len(groups), CACHE_SECONDS, "dump" if scratch else "count"]
+def _sum_call(groups: list[SumGroup], mode: str = "count") -> fanout.Call:
+    """The SUM script call over ``groups`` (all in one slot). ``mode`` (lua/sum.lua): "count"
+    answers each group's unique sharers (PFCOUNT: one Redis); "values" the values of its open
+    days' HyperLogLogs instead, to be counted with the other shards' (a cluster);
+    "values+closed" also its closed days' union."""
+    key_list: list[str] = []
+    argv: list = [len(groups), CACHE_SECONDS, mode]
     for grp in groups:
-        use_cache = grp.cache is not None and bool(grp.closed_hashes)
+        use_cache = grp.cache is not None and grp.need > 0
         if use_cache:
             key_list += list(grp.cache)
         key_list += grp.closed_hashes + grp.closed_hlls + grp.open_hashes + grp.open_hlls
         argv += [1 if use_cache else 0, len(grp.closed_hashes), len(grp.closed_hlls),
-                 len(grp.open_hashes), len(grp.open_hlls)]
-    return SUM.call(key_list, argv, raw=scratch is not None)
+                 len(grp.open_hashes), len(grp.open_hlls), grp.need]
+    return SUM.call(key_list, argv, raw=mode != "count")
+
+
+def _cached_run(r, build) -> list:
+    """Run the calls ``build(with_closed)`` makes, first without the closed days' keys (their
+    folded result is cached: the usual case, a small request); the calls answered -1 (a cache
+    to build) are sent again with them."""
+    replies = fanout.run(r, build(False))
+    again = [i for i, reply in enumerate(replies) if reply == -1]
+    if again:
+        full = build(True)
+        for i, reply in zip(again, fanout.run(r, [full[i] for i in again]), strict=True):
+            replies[i] = reply
+    return replies
 
 
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _sum_result(raw) -> list[tuple[dict, object]]:
-    """[(field -> sum as text, PFCOUNT or HyperLogLog value)] per group of a SUM reply."""
+def _sum_result(raw) -> list[tuple]:
+    """[(field -> sum as text, PFCOUNT)] per group of a SUM reply ("count"), or
+    [(field -> sum as text, [open HyperLogLog values], closed value or b"")] ("values")."""
     out = []
-    for flat, pf in raw:
-        out.append(({_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}, pf))
+    for flat, *rest in raw:
+        out.append(({_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}, *rest))
     return out
 
 
@@ -190,54 +208,50 @@ SERIES_COLUMNS = ("total", "copy", "qr", "native", "clickbacks", "rec_impression
 
 
 def _series_call(closed: list[str], open_: list[str], network: str | None, per_point: int,
-                 cache: str | None = None) -> fanout.Call:
-    use_cache = cache is not None and bool(closed)
+                 cache: str | None = None, need: int | None = None) -> fanout.Call:
+    """The SERIES script call; with a cache, ``closed`` may be left out (``need``: how many
+    closed hashes the cache stands for)."""
+    need = len(closed) if need is None else need
+    use_cache = cache is not None and need > 0
     key_list = ([cache] if use_cache else []) + closed + open_
-    args = [network or "", "1" if use_cache else "0", len(closed), CACHE_SECONDS, per_point]
+    args = [network or "", "1" if use_cache else "0", len(closed), CACHE_SECONDS, per_point, need]
     return SERIES.call(key_list, args)
 
 
-def _series_result(text: str, count: int) -> list[dict]:
-    lines = text.split("\n") if count else []
-    if len(lines) != count:
-        raise RuntimeError(f"series script answered {len(lines)} lines for {count} points")
-    points = []
-    for line in lines:
-        parts = line.split(" ")
-        point = {name: int(v) for name, v in zip(SERIES_COLUMNS, parts[:7], strict=True)}
-        nets = {}
-        if parts[7]:
-            for pair in parts[7].split(","):
-                net, n = pair.split("=")
-                nets[net] = int(n)
-        point["networks"] = nets
-        points.append(point)
-    return points
+def _series_result(texts: list[str], count: int) -> list[dict]:
+    """The points of SERIES replies (one per group of shards, the same points each): their
+    columns and networks added up."""
+    columns = [[0] * len(SERIES_COLUMNS) for _ in range(count)]
+    nets: list[dict[str, int]] = [{} for _ in range(count)]
+    for text in texts:
+        lines = text.split("\n") if count else []
+        if len(lines) != count:
+            raise RuntimeError(f"series script answered {len(lines)} lines for {count} points")
+        for total, point_nets, line in zip(columns, nets, lines, strict=True):
+            parts = line.split(" ")
+            for c in range(len(SERIES_COLUMNS)):
+                total[c] += int(parts[c])
+            if parts[7]:
+                for pair in parts[7].split(","):
+                    net, n = pair.split("=")
+                    point_nets[net] = point_nets.get(net, 0) + int(n)
+    return [{**dict(zip(SERIES_COLUMNS, total, strict=True)), "networks": point_nets}
+            for total, point_nets in zip(columns, nets, strict=True)]
 
 
-def _merge_points(into: list[dict] | None, points: list[dict]) -> list[dict]:
-    """Add one group's points into the others' (the same points, other shards)."""
-    if into is None:
-        return points
-    for total, point in zip(into, points, strict=True):
-        for name in SERIES_COLUMNS:
-            total[name] += point[name]
-        for net, n in point["networks"].items():
-            total["networks"][net] = total["networks"].get(net, 0) + n
-    return into
-
-
-def _period_group(site, period: Range, boundary: date, group: tuple[int, ...]) -> SumGroup:
-    closed = [day_id(d) for d in period.dates() if d < boundary]
-    open_ = [day_id(d) for d in period.dates() if d >= boundary]
+def _period_group(site, closed: list[str], open_: list[str], group: tuple[int, ...],
+                  with_closed: bool) -> SumGroup:
+    """The SUM group of a period's days (``closed`` and ``open_`` day ids) of some shards."""
     part = fanout.group_shard(group)
+    given = closed if with_closed else []
     return SumGroup(
-        [keyspace.site_day(site.id, s, d) for d in closed for s in group],
-        [keyspace.uniques_day(site.id, s, d) for d in closed for s in group],
+        [keyspace.site_day(site.id, s, d) for d in given for s in group],
+        [keyspace.uniques_day(site.id, s, d) for d in given for s in group],
         [keyspace.site_day(site.id, s, d) for d in open_ for s in group],
         [keyspace.uniques_day(site.id, s, d) for d in open_ for s in group],
         (keyspace.stats_sum_cache(site.id, part, f"{closed[0]}-{closed[-1]}"),
          keyspace.stats_hll_cache(site.id, part, f"{closed[0]}-{closed[-1]}")) if closed else None,
+        len(closed) * len(group),
     )
 
 
@@ -246,22 +260,42 @@ def _periods(r, site, periods: list[Range], boundary: date) -> list[tuple[dict, 
     shards (fanout: one round trip, masters in parallel); on a cluster the shards' unique
     sharers are then merged as HyperLogLogs (one more call)."""
     groups = fanout.shard_groups(r)
-    cluster = len(groups) > 1
-    calls = [_sum_call([_period_group(site, p, boundary, g) for p in periods],
-                       keyspace.scratch(site.id, g[0]) if cluster else None) for g in groups]
+    days = [([day_id(d) for d in p.dates() if d < boundary],
+             [day_id(d) for d in p.dates() if d >= boundary]) for p in periods]
+
+    def calls(mode: str):
+        def build(with_closed: bool) -> list[fanout.Call]:
+            return [_sum_call([_period_group(site, closed, open_, g, with_closed)
+                               for closed, open_ in days], mode) for g in groups]
+        return build
+
     sums: list[dict[str, int]] = [{} for _ in periods]
-    hlls: list[list] = [[] for _ in periods]
-    counts = [0] * len(periods)
-    for reply in fanout.run(r, calls):
+    if len(groups) == 1:  # one Redis: one call folds every shard, PFCOUNT included
+        (reply,) = _cached_run(r, calls("count"))
+        counts = []
         for i, (flat, pf) in enumerate(_sum_result(reply)):
             _add_sums(sums[i], flat)
-            if cluster:
-                if pf:
-                    hlls[i].append(pf)
-            else:
-                counts[i] = int(pf)
-    if cluster:
-        counts = fanout.hll_union_counts(r, hlls, site.id)
+            counts.append(int(pf))
+        return list(zip(sums, counts, strict=True))
+    # a cluster: one call per shard; the unique sharers of the open days (today) are counted
+    # with a union of the closed days over every shard, cached in the site's slot
+    opened: list[list] = [[] for _ in periods]
+    for reply in _cached_run(r, calls("values")):
+        for i, (flat, values, _closed) in enumerate(_sum_result(reply)):
+            _add_sums(sums[i], flat)
+            opened[i] += values
+    caches = [keyspace.stats_hll_union_cache(site.id, f"{closed[0]}-{closed[-1]}")
+              if closed else None for closed, _ in days]
+    counts = fanout.hll_union_counts(r, site.id, [(c, None, v) for c, v in zip(caches, opened,
+                                                                              strict=True)])
+    if counts is None:  # a union of closed days to build (the first query of the hour)
+        closed_values: list[list] = [[] for _ in periods]
+        for reply in _cached_run(r, calls("values+closed")):
+            for i, (_flat, _values, closed) in enumerate(_sum_result(reply)):
+                if closed:
+                    closed_values[i].append(closed)
+        counts = fanout.hll_union_counts(r, site.id, [
+            (c, b if c else None, v) for c, b, v in zip(caches, closed_values, opened, strict=True)])
     return list(zip(sums, counts, strict=True))
 
 
@@ -317,19 +351,26 @@ def timeseries(r, site, rng: Range, network: str | None = None,
                 points_of.append((d < boundary, f"{day_id(d)}{h:02d}"))
     key = keyspace.site_hour if hourly else keyspace.site_day
     closed_days = [d for d in rng.dates() if d < boundary]
-    calls = []
-    for group in fanout.shard_groups(r):
-        closed = [key(site.id, s, p) for is_closed, p in points_of if is_closed for s in group]
-        open_ = [key(site.id, s, p) for is_closed, p in points_of if not is_closed for s in group]
-        cache = (keyspace.stats_series_cache(site.id, fanout.group_shard(group), _span(closed_days),
-                                             "hour" if hourly else "day", network or "")
-                 if closed_days else None)
-        calls.append(_series_call(closed, open_, network, len(group), cache))
-    points = None
-    for text in fanout.run(r, calls):
-        points = _merge_points(points, _series_result(text, len(labels)))
+    n_closed = sum(1 for is_closed, _ in points_of if is_closed)
+    groups = fanout.shard_groups(r)
+
+    def build(with_closed: bool) -> list[fanout.Call]:
+        calls = []
+        for group in groups:
+            closed = ([key(site.id, s, p) for is_closed, p in points_of if is_closed
+                       for s in group] if with_closed or not closed_days else [])
+            open_ = [key(site.id, s, p) for is_closed, p in points_of if not is_closed
+                     for s in group]
+            cache = (keyspace.stats_series_cache(site.id, fanout.group_shard(group),
+                                                 _span(closed_days), "hour" if hourly else "day",
+                                                 network or "") if closed_days else None)
+            calls.append(_series_call(closed, open_, network, len(group), cache,
+                                      n_closed * len(group)))
+        return calls
+
+    points = _series_result(_cached_run(r, build), len(labels))
     out = []
-    for label, p in zip(labels, points or [], strict=True):
+    for label, p in zip(labels, points, strict=True):
         out.append({"t": label, "total": p["total"], "networks": dict(sorted(p["networks"].items())),
                     "copy": p["copy"], "qr": p["qr"], "native": p["native"],
                     "clickbacks": p["clickbacks"], "rec_impression": p["rec_impression"],
@@ -352,15 +393,22 @@ def top_scores(r, site, rng: Range, network: str | None = None, limit: int = 10,
     closed = [d for d in rng.dates() if d < boundary]
     open_days = [d for d in rng.dates() if d >= boundary]
     net = network or ""
-    calls = []
-    for group in fanout.shard_groups(r):
-        part = fanout.group_shard(group)
-        cache = keyspace.stats_top_cache(site.id, part, _span(closed) if closed else "none", net)
-        open_keys = [keyspace.top_day(site.id, s, day_id(d), net) for d in open_days for s in group]
-        closed_keys = [keyspace.top_day(site.id, s, day_id(d), net) for d in closed for s in group]
-        calls.append(TOP.call([cache, *open_keys, *closed_keys],
-                              [CACHE_SECONDS, limit, "1" if closed_keys else "0", len(open_keys)]))
-    scored = [(flat[i], int(flat[i + 1])) for flat in fanout.run(r, calls)
+    groups = fanout.shard_groups(r)
+
+    def build(with_closed: bool) -> list[fanout.Call]:
+        calls = []
+        for group in groups:
+            part = fanout.group_shard(group)
+            cache = keyspace.stats_top_cache(site.id, part, _span(closed) if closed else "none", net)
+            open_keys = [keyspace.top_day(site.id, s, day_id(d), net) for d in open_days
+                         for s in group]
+            closed_keys = [keyspace.top_day(site.id, s, day_id(d), net) for d in closed
+                           for s in group] if with_closed else []
+            calls.append(TOP.call([cache, *open_keys, *closed_keys],
+                                  [CACHE_SECONDS, limit, "1" if closed else "0", len(open_keys)]))
+        return calls
+
+    scored = [(flat[i], int(flat[i + 1])) for flat in _cached_run(r, build)
               for i in range(0, len(flat), 2) if flat[i]]
     scored.sort(key=lambda item: (item[1], item[0]), reverse=True)
     return scored[:limit]
@@ -403,7 +451,7 @@ def article(r, site, canonical_url: str, rng: Range) -> dict:
     uniques = int(uniques)
     fig = fold(empty_figures(), range_hash)
     series = []
-    for d, p in zip(dates, _series_result(series_text, len(dates)), strict=True):
+    for d, p in zip(dates, _series_result([series_text], len(dates)), strict=True):
         series.append({"t": d.isoformat(), "total": p["total"],
                        "networks": dict(sorted(p["networks"].items())),
                        "copy": p["copy"], "qr": p["qr"], "native": p["native"],

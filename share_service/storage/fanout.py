@@ -141,10 +141,15 @@ def _exchange(groups, calls, results, failed, as_eval: bool) -> list[tuple]:
             conn = pool.get_connection()  # connects (a fresh or broken connection)
             conn.send_packed_command(conn.pack_commands(
                 [calls[i].as_eval() if as_eval else calls[i].args for i in indexes]))
-        except (rex.ConnectionError, rex.TimeoutError, OSError) as exc:
+        except BaseException as exc:
             if conn is not None:
                 conn.disconnect()
                 pool.release(conn)
+            if not isinstance(exc, rex.ConnectionError | rex.TimeoutError | OSError):
+                for _node, other, _indexes, other_conn in sent:  # a bug: leave nothing unread
+                    other_conn.disconnect()
+                    other.connection_pool.release(other_conn)
+                raise
             _fail(exc, indexes, results, failed, node)
             continue
         sent.append((node, client, indexes, conn))
@@ -164,6 +169,9 @@ def _exchange(groups, calls, results, failed, as_eval: bool) -> list[tuple]:
         except (rex.ConnectionError, rex.TimeoutError, OSError) as exc:
             conn.disconnect()
             _fail(exc, indexes[n:], results, failed, node)
+        except BaseException:
+            conn.disconnect()  # replies left unread: never hand this connection out again
+            raise
         finally:
             client.connection_pool.release(conn)
         if again:
@@ -234,14 +242,30 @@ def health(client) -> dict:
 
 
 # --- HyperLogLogs of several slots ---------------------------------------------------------------
-def hll_union_counts(client, sets: list[list[bytes]], site: str) -> list[int]:
-    """The cardinality of the union of each list of HyperLogLog values (``GET`` of an HLL, as
-    bytes), computed by Redis itself (one PFCOUNT of them all) in one script call on the site's
-    catalogue slot: the shards' unique-sharer sets are merged as HyperLogLogs, never summed."""
+def hll_union_counts(client, site: str, unions: list[tuple[str | None, list | None, list]],
+                     ttl: int = 3600) -> list[int] | None:
+    """The cardinality of each union of HyperLogLogs, computed by Redis itself (one PFCOUNT
+    of them all) in one script call on the site's catalogue slot: the shards' unique-sharer
+    sets are merged as HyperLogLogs, never summed. A union is (cache, build, values):
+
+    * ``values``: HyperLogLog values (``GET`` of each, as bytes) to count;
+    * ``cache``: a HyperLogLog key of the site's slot counted with them (None: none);
+    * ``build``: values to make the cache from (their union, kept ``ttl`` seconds), or None
+      to use the cache as it is.
+
+    Returns the counts, or None when a cache to use as it is does not exist (nothing written):
+    call again with the values to build it from."""
     from . import scripts
 
-    args: list = [len(sets)]
-    for blobs in sets:
-        args += [len(blobs), *blobs]
-    scratch = keyspace.stats_hll_scratch(site, max((len(b) for b in sets), default=0) or 1)
-    return [int(n) for n in scripts.load(__file__, "pfunion")(client, keys=scratch, args=args)]
+    args: list = [len(unions), ttl]
+    caches = []
+    for cache, build, values in unions:
+        build = list(build) if cache and build is not None else None
+        if cache:
+            caches.append(cache)
+        args += [1 if cache else 0, 0 if build is None else 1, len(build or ()), len(values),
+                 *(build or ()), *values]
+    widest = max((max(len(b or ()), len(v)) for _c, b, v in unions), default=0)
+    keys = caches + keyspace.stats_hll_scratch(site, max(widest, 1))
+    counts = scripts.load(__file__, "pfunion")(client, keys=keys, args=args)
+    return None if counts == -1 else [int(n) for n in counts]

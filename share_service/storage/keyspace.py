@@ -116,6 +116,11 @@ def dedupe(site: str, aid: str, digest: str) -> str:
     return f"{_article(site, aid)}:dd:{digest}"
 
 
+def dedupe_pattern(site: str) -> str:
+    """SCAN pattern of the dedupe marks of every shard of a site (benchmarks, tests)."""
+    return f"{PREFIX}:{{{site}.*}}:dd:*"
+
+
 # --- counting: a shard's part of the site's aggregates ------------------------------------
 # Each event counts in exactly one shard (its article's): site figures are the sums (counters,
 # top scores) or the HyperLogLog union (unique sharers) of the shards' parts.
@@ -280,11 +285,20 @@ def stats_series_cache(site: str, shard: int | None, span: str, granularity: str
     return f"{_group(site, shard)}:serc:{span}:{granularity}" + (f":{network}" if network else "")
 
 
+def stats_hll_union_cache(site: str, span: str) -> str:
+    """HyperLogLog (stats, Redis Cluster) the union over every shard of the uniques_day sets of
+    a span of closed days, kept in the site's catalogue slot where the shards' sets are counted
+    together (storage/lua/pfunion.lua). Expires after an hour."""
+    return f"{_site(site)}:uvu:{span}"
+
+
 def stats_cache_patterns(site: str) -> dict[str, str]:
     """SCAN patterns of a site's stats caches of every group, by kind (top, sum, hll,
-    series): what ``bench/stats.py`` deletes to measure cold queries."""
-    return {kind: f"{PREFIX}:{{{site}.*}}:*{family}:*" for kind, family in
-            (("top", "topc"), ("sum", "sumc"), ("hll", "uvc"), ("series", "serc"))}
+    series, union): what ``bench/stats.py`` deletes to measure cold queries."""
+    patterns = {kind: f"{PREFIX}:{{{site}.*}}:*{family}:*" for kind, family in
+                (("top", "topc"), ("sum", "sumc"), ("hll", "uvc"), ("series", "serc"))}
+    patterns["union"] = f"{_site(site)}:uvu:*"
+    return patterns
 
 
 def stats_hll_scratch(site: str, count: int) -> list[str]:

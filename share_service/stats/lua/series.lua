@@ -6,13 +6,17 @@
 -- (all of a site's shards on one Redis; one shard per call on a Redis Cluster): they are summed.
 --
 -- KEYS: [series cache STRING (only when ARGV[2] == "1")], closed hashes, open hashes
---       (P consecutive hashes per point)
+--       (P consecutive hashes per point). With a cache the closed hashes may be left out
+--       (ARGV[3] = 0, ARGV[6] = the number they would be): if the cache does not exist, the
+--       script answers -1 and the caller sends the call again with them.
 -- ARGV[1]: a network id to keep only its shares and clickbacks, or ""
 -- ARGV[2]: "1" when KEYS[1] is the cache     ARGV[3]: number of closed hashes
 -- ARGV[4]: cache TTL (seconds)               ARGV[5]: P, hashes per point
+-- ARGV[6]: closed hashes the cache stands for
 -- Returns all lines joined by "\n" (the closed days' part cached as one STRING).
 local net, cached, nclosed, ttl = ARGV[1], ARGV[2] == '1', tonumber(ARGV[3]), tonumber(ARGV[4])
-local per = tonumber(ARGV[5])
+local per, need = tonumber(ARGV[5]), tonumber(ARGV[6])
+if cached and nclosed < need and redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local function line(first)
   local share, visit = 0, 0
   local c = {copy = 0, qr = 0, native = 0, rec_impression = 0, rec_click = 0}
