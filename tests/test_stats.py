@@ -313,3 +313,27 @@ def test_summary_and_series_merge_cached_closed_days_with_today(app, client, key
     assert [p["total"] for p in series] == [4, 2, 5]
     hourly = get(client, key, "/api/v1/stats/timeseries", **rng)["points"]
     assert sum(p["total"] for p in hourly) == 11 and len(hourly) == 72
+
+
+def test_unique_sharers_are_the_same_whichever_cache_expired(app, client, key, redis, flush):
+    site = app.config["SITES"]["default"]
+    today = params.today(site)
+    noon = datetime.combine(today, datetime.min.time(), PARIS).replace(hour=12)
+    for back in (1, 2, 3):  # 12 sharers over closed days, some of them sharing on two days
+        for i in range(back * 3):
+            record_at(app, noon - timedelta(days=back),
+                      {"type": "share", "url": ARTICLES[i % len(ARTICLES)],
+                       "network": NETS[back]}, f"u{i}")
+    flush()
+    send(app, [(f"203.0.113.{i}", "events", {"type": "copy", "url": ARTICLES[i]}) for i in range(4)])
+    rng = {"from": (today - timedelta(days=3)).isoformat(), "to": today.isoformat()}
+    first = get(client, key, "/api/v1/stats/summary", **rng)["current"]
+    assert first["total"] == 18 and first["copy"] == 4
+    assert first["uniques"] == 9 + 4  # u0..u8 (some on several days), and today's four
+    patterns = keyspace.stats_cache_patterns(site.id)
+    for expired in (["union"], ["sum", "hll"], ["sum", "hll", "union"]):
+        for kind in expired:
+            for k in all_keys(redis, patterns[kind]):
+                redis.delete(k)
+        again = get(client, key, "/api/v1/stats/summary", **rng)["current"]
+        assert (again["total"], again["uniques"]) == (18, 13), expired

@@ -278,24 +278,39 @@ def _periods(r, site, periods: list[Range], boundary: date) -> list[tuple[dict, 
             counts.append(int(pf))
         return list(zip(sums, counts, strict=True))
     # a cluster: one call per shard; the unique sharers of the open days (today) are counted
-    # with a union of the closed days over every shard, cached in the site's slot
+    # with a union of the closed days over every shard, cached in the site's slot. A shard
+    # whose caches must be built (the first query of the hour) also answers its closed days'
+    # union, which then builds the site's.
+    replies = fanout.run(r, calls("values")(False))
+    cold = [i for i, reply in enumerate(replies) if reply == -1]
+    if cold:
+        full = calls("values+closed")(True)
+        for i, reply in zip(cold, fanout.run(r, [full[i] for i in cold]), strict=True):
+            replies[i] = reply
     opened: list[list] = [[] for _ in periods]
-    for reply in _cached_run(r, calls("values")):
-        for i, (flat, values, _closed) in enumerate(_sum_result(reply)):
+    closed_values: list[list] = [[] for _ in periods]
+    for reply in replies:
+        for i, (flat, values, closed) in enumerate(_sum_result(reply)):
             _add_sums(sums[i], flat)
             opened[i] += values
+            if closed:
+                closed_values[i].append(closed)
     caches = [keyspace.stats_hll_union_cache(site.id, f"{closed[0]}-{closed[-1]}")
               if closed else None for closed, _ in days]
+    if len(cold) == len(groups):  # every shard was cold: build the site's union now
+        return list(zip(sums, fanout.hll_union_counts(r, site.id, [
+            (c, b, v) for c, b, v in zip(caches, closed_values, opened, strict=True)]),
+            strict=True))
     counts = fanout.hll_union_counts(r, site.id, [(c, None, v) for c, v in zip(caches, opened,
                                                                               strict=True)])
-    if counts is None:  # a union of closed days to build (the first query of the hour)
-        closed_values: list[list] = [[] for _ in periods]
+    if counts is None:  # the site's union expired before the shards' caches: build it
+        closed_values = [[] for _ in periods]
         for reply in _cached_run(r, calls("values+closed")):
             for i, (_flat, _values, closed) in enumerate(_sum_result(reply)):
                 if closed:
                     closed_values[i].append(closed)
         counts = fanout.hll_union_counts(r, site.id, [
-            (c, b if c else None, v) for c, b, v in zip(caches, closed_values, opened, strict=True)])
+            (c, b, v) for c, b, v in zip(caches, closed_values, opened, strict=True)])
     return list(zip(sums, counts, strict=True))
 
 
@@ -304,7 +319,8 @@ def summary(r, site, rng: Range, network: str | None = None,
             now: datetime | None = None) -> dict:
     """Headline figures of ``rng`` and of the previous period of the same length, with the
     relative change of each (null when the previous value is 0). One round trip (SUM script
-    per group of shards), two on a cluster (the unique sharers' union)."""
+    per group of shards), two on a cluster (the unique sharers' union), one more when the
+    closed days' caches are built."""
     prev = rng.previous()
     boundary = open_from(site, now)
     (cur_h, cur_u), (old_h, old_u) = _periods(r, site, [rng, prev], boundary)
