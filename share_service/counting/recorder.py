@@ -1,8 +1,8 @@
 """Write-behind recorder: requests append events to a per-process buffer; a background thread
-writes them to Redis in one scripted batch per site and shard (record.lua; an article's shard is
-``keyspace.shard_of(aid)``, so each call touches one Redis Cluster slot) every
-COUNTING_FLUSH_INTERVAL_MS, or sooner when COUNTING_FLUSH_MAX_EVENTS are waiting. Requests never
-wait for Redis. On a cluster with a master down, the batches of that master's shards fail and
+writes them to Redis in one scripted batch per site (record.lua) every COUNTING_FLUSH_INTERVAL_MS,
+or sooner when COUNTING_FLUSH_MAX_EVENTS are waiting. Requests never wait for Redis. On a Redis
+Cluster a batch holds one shard's events (an article's shard is ``keyspace.shard_of(aid)``), so
+each call touches one slot; with a master down, the batches of that master's shards fail and
 wait for retry while the other shards' batches are written.
 
 Contract (``app.extensions["recorder"]``):
@@ -11,6 +11,9 @@ Contract (``app.extensions["recorder"]``):
     cached that salt yet, the raw pair waits in memory and is hashed by the flush thread.
   * ``flush()``: synchronous; everything added before the call is written (or failed) on return.
   * ``close()``: final flush and stop (gunicorn's worker_exit, atexit).
+
+All the batches of a flush go in one round trip (``storage.fanout``: one pipeline, or one per
+master of a cluster, the masters answering together); each batch succeeds or fails on its own.
 
 Failure handling: a batch that fails (Redis down, slow, script error) is kept and retried at the
 next flushes for up to RETRY_SECONDS, then dropped with a logged, counted warning. At most
@@ -38,7 +41,7 @@ import time
 
 import redis
 
-from ..storage import keyspace, scripts
+from ..storage import fanout, keyspace, scripts
 from . import clock
 from .events import SHARING, Event
 from .visitors import SaltCache, visitor_hash
@@ -69,14 +72,14 @@ class Batch:
         self.keys, self.argv, self.group_aids = keys_, argv, group_aids
 
 
-def build_batch(site: str, shard: int, timezone: str, events: list[Event], dedupe_ttl: int,
+def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
                 retention_ttl: int, ttl_done=(), urls_done=()) -> Batch:
-    """The script call for ``events`` of one site whose articles are all in ``shard``: every
-    key carries the shard's hash tag (one cluster slot). ``ttl_done``: per-day keys whose TTL
-    this process set recently (not asked again); ``urls_done``: article ids whose URL it
-    recorded."""
+    """The script call for ``events`` of one site. Each event's keys are those of its
+    article's shard; on a Redis Cluster the recorder gives one shard's events only (one slot).
+    ``ttl_done``: per-day keys whose TTL this process set recently (not asked again);
+    ``urls_done``: article ids whose URL it recorded."""
     key_index: dict[str, int] = {}
-    key_list: list[str] = [keyspace.article_urls(site, shard)]
+    key_list: list[str] = []
 
     def k(name: str) -> int:
         idx = key_index.get(name)
@@ -100,25 +103,27 @@ def build_batch(site: str, shard: int, timezone: str, events: list[Event], dedup
     group_aids: list[str] = []
     event_args: list = []
     dedupe_keys: list[str] = []
-    site_keys: dict[tuple[str, str], tuple[int, ...]] = {}
+    site_keys: dict[tuple[int, str, str], tuple[int, ...]] = {}
 
     for ev in events:
         day, hour = clock.day_hour(timezone, ev.ts)
         gkey = (ev.type, ev.network, ev.aid, day, hour, ev.utm)
         g = groups.get(gkey)
         if g is None:
-            sk = site_keys.get((day, hour))
-            if sk is None:
-                sk = site_keys[(day, hour)] = (
+            shard = keyspace.shard_of(ev.aid)
+            sk = site_keys.get((shard, day, hour))
+            if sk is None:  # the shard's URL map and its part of the site's counters
+                sk = site_keys[(shard, day, hour)] = (
+                    k(keyspace.article_urls(site, shard)),
                     kt(keyspace.site_day(site, shard, day)),
                     kt(keyspace.site_hour(site, shard, hour)),
                     k(keyspace.site_totals(site, shard)))
             share, sharing = ev.type == "share", ev.type in SHARING
             group_args += [
                 ev.field(), "utm:" + "|".join(ev.utm) if ev.utm else "", ev.aid,
-                "" if ev.aid in urls_done else ev.url,
+                "" if ev.aid in urls_done else ev.url, sk[0],
                 k(keyspace.article_totals(site, ev.aid)), kt(keyspace.article_day(site, ev.aid, day)),
-                *sk,
+                *sk[1:],
                 kt(keyspace.top_day(site, shard, day)) if share else 0,
                 kt(keyspace.top_day(site, shard, day, ev.network)) if share else 0,
                 kt(keyspace.uniques_day(site, shard, day)) if sharing else 0,
@@ -135,9 +140,12 @@ def build_batch(site: str, shard: int, timezone: str, events: list[Event], dedup
 
 
 class _Pending:
+    """Events of one batch: one site, and one shard on a Redis Cluster (``shard`` None: every
+    shard of the site, one Redis)."""
+
     __slots__ = ("site", "shard", "events", "attempts", "since")
 
-    def __init__(self, site: str, shard: int, events: list[Event], attempts: int = 0,
+    def __init__(self, site: str, shard: int | None, events: list[Event], attempts: int = 0,
                  since: float = 0.0):
         self.site, self.shard, self.events, self.attempts = site, shard, events, attempts
         self.since = since or time.monotonic()
@@ -279,47 +287,63 @@ class Recorder:
         return events
 
     def _flush_locked(self) -> int:
-        by_shard: dict[tuple[str, int], list[Event]] = {}
+        by_shard: dict[tuple[str, int | None], list[Event]] = {}
+        per_shard = fanout.is_cluster(self.client)  # a call may touch one slot only
         for event in self._drain():
-            by_shard.setdefault((event.site, keyspace.shard_of(event.aid)), []).append(event)
+            part = keyspace.shard_of(event.aid) if per_shard else None
+            by_shard.setdefault((event.site, part), []).append(event)
         work = self._retry + [_Pending(site, shard, evs)
                               for (site, shard), evs in by_shard.items()]
         self._retry = []
         self._retry_events = 0
-        counted = 0
-        for pending in work:
-            for start in range(0, len(pending.events), self.max_events):
-                chunk = pending.events[start:start + self.max_events]
-                try:
-                    counted += self._write(pending.site, pending.shard, chunk)
-                except (redis.RedisError, OSError) as exc:
-                    self.failures += 1
-                    attempts = pending.attempts + 1
-                    if time.monotonic() - pending.since >= RETRY_SECONDS:
-                        self.dropped += len(chunk)
-                        log.warning("dropping %d events of site %s after %d failed writes: %s",
-                                    len(chunk), pending.site, attempts, exc)
-                    else:
-                        if attempts == 1:
-                            log.warning("recorder write failed (%s); %d events kept for retry",
-                                        exc, len(chunk))
-                        self._retry.append(_Pending(pending.site, pending.shard, chunk, attempts,
-                                                    pending.since))
-                        self._retry_events += len(chunk)
-        return counted
-
-    def _write(self, site: str, shard: int, events: list[Event]) -> int:
+        chunks = [(pending, pending.events[start:start + self.max_events]) for pending in work
+                  for start in range(0, len(pending.events), self.max_events)]
+        if not chunks:
+            return 0
+        # every batch of the flush in one round trip (one pipeline per master of a cluster,
+        # where a busy worker writes up to 16 batches per site, one per shard)
         if time.monotonic() - self._memo_since > REFRESH_SECONDS:
             self._ttl_done, self._urls_done = set(), {}
             self._memo_since = time.monotonic()
-        tz = self.sites[site].timezone
-        urls_done = self._urls_done.setdefault(site, set())
-        batch = build_batch(site, shard, tz, events, self.dedupe_ttl, self.retention_ttl,
-                            self._ttl_done, urls_done)
-        counted, duplicates, expired, url_groups = RECORD(self.client, keys=batch.keys,
-                                                          args=batch.argv)
+        batches = [self._batch(pending.site, chunk) for pending, chunk in chunks]
+        try:
+            replies = fanout.run(self.client, [RECORD.call(b.keys, b.argv) for b in batches],
+                                 raise_on_error=False)
+        except (redis.RedisError, OSError) as exc:  # no client at all (a cluster not up yet)
+            replies = [exc] * len(batches)
+        counted = 0
+        for (pending, chunk), batch, reply in zip(chunks, batches, replies, strict=True):
+            if not isinstance(reply, redis.RedisError | OSError):
+                counted += self._written(pending.site, batch, reply)
+                continue
+            exc = reply
+            self.failures += 1
+            attempts = pending.attempts + 1
+            if time.monotonic() - pending.since >= RETRY_SECONDS:
+                self.dropped += len(chunk)
+                log.warning("dropping %d events of site %s after %d failed writes: %s",
+                            len(chunk), pending.site, attempts, exc)
+            else:
+                if attempts == 1:
+                    log.warning("recorder write failed (%s); %d events kept for retry",
+                                exc, len(chunk))
+                self._retry.append(_Pending(pending.site, pending.shard, chunk, attempts,
+                                            pending.since))
+                self._retry_events += len(chunk)
+        return counted
+
+    def _batch(self, site: str, events: list[Event]) -> Batch:
+        return build_batch(site, self.sites[site].timezone, events, self.dedupe_ttl,
+                           self.retention_ttl, self._ttl_done,
+                           self._urls_done.setdefault(site, set()))
+
+    def _written(self, site: str, batch: Batch, reply) -> int:
+        """Note what a batch's script call answered (counted, duplicates, TTLs set, URLs
+        recorded)."""
+        counted, duplicates, expired, url_groups = reply
         self._ttl_done.update(batch.keys[int(i) - 1] for i in expired)
-        urls_done.update(batch.group_aids[int(g) - 1] for g in url_groups)
+        self._urls_done.setdefault(site, set()).update(
+            batch.group_aids[int(g) - 1] for g in url_groups)
         self.counted += int(counted)
         self.duplicates += int(duplicates)
         return int(counted)

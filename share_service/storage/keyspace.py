@@ -25,7 +25,7 @@ One function per key family. Days and hours are the *site's local* calendar: ``Y
 from __future__ import annotations
 
 import hashlib
-from functools import cache
+from functools import cache, lru_cache
 
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
@@ -44,7 +44,9 @@ _SLOT_TOLERANCE = 32
 def configure(prefix: str) -> None:
     """Set the key prefix (REDIS_KEY_PREFIX) once at start-up."""
     global PREFIX
-    PREFIX = prefix
+    if prefix != PREFIX:
+        PREFIX = prefix
+        _article.cache_clear()
 
 
 def article_id(canonical_url: str) -> str:
@@ -86,6 +88,7 @@ def _shard(site: str, shard: int) -> str:
     return f"{PREFIX}:{{{shard_tag(site, shard)}}}"
 
 
+@lru_cache(maxsize=8192)  # the hot path names 4 to 6 keys per article and event
 def _article(site: str, aid: str) -> str:
     return _shard(site, shard_of(aid))
 
