@@ -12,10 +12,10 @@ The cluster client is redis-py's ``RedisCluster``, with two of its defaults chan
   :class:`ClusterClient` builds it on first use instead, so the app starts (links, pages and the
   widget answer; reads 503) while the cluster is not reachable yet, and tries again at most
   once per :attr:`ClusterClient.RETRY_SECONDS`;
-* it retries a failed call up to 3 times with an exponential backoff (seconds on a down or
-  frozen master): here a call is not retried (``Retry(NoBackoff(), 0)``), so a call to a down
-  master fails at once and one to a frozen master after one socket timeout. The next call
-  goes to the refreshed slot table (a failed-over replica).
+* it retries a failed call up to 10 times (redis-py 8) with an exponential backoff: seconds on
+  a down or frozen master. Here a call is not retried (``Retry(NoBackoff(), 0)``), so a call to
+  a down master fails at once and one to a frozen master after one socket timeout. The next
+  call goes to the refreshed slot table (a failed-over replica).
 
 :data:`UNAVAILABLE` lists the exceptions that mean "the store cannot answer now" (down,
 unreachable, timing out, loading, failing over): the web layer turns any of them into the one
