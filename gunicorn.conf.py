@@ -2,8 +2,9 @@
 
 Environment: BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers, default 2),
 GUNICORN_WORKER_CLASS (default sync), GUNICORN_THREADS (default 1).
-When REDIS_URL is unset, the master starts the embedded redis-server before forking workers
-(they inherit REDIS_URL pointing at its socket) and stops it, saved, on exit.
+When neither REDIS_URL nor REDIS_CLUSTER_NODES is set, the master starts the embedded
+redis-server before forking workers (they inherit REDIS_URL pointing at its socket) and stops
+it, saved, on exit.
 """
 
 import os
@@ -21,13 +22,15 @@ _embedded = None
 
 def on_starting(server):
     global _embedded
-    if os.environ.get("REDIS_URL") or os.environ.get("SHARE_SERVICE_REDIS_URL"):
+    if any(os.environ.get(name) for name in (
+            "REDIS_URL", "SHARE_SERVICE_REDIS_URL",
+            "REDIS_CLUSTER_NODES", "SHARE_SERVICE_REDIS_CLUSTER_NODES")):
         return
     from share_service.config import instance_path, load_settings
     from share_service.storage import embedded
 
     settings = load_settings()
-    if settings["REDIS_URL"]:
+    if settings["REDIS_URL"] or settings["REDIS_CLUSTER_NODES"]:
         return
     _embedded = embedded.EmbeddedRedis(embedded.embedded_dir(instance_path(settings))).start()
     os.environ["REDIS_URL"] = _embedded.url
