@@ -3,7 +3,7 @@
 Environment: BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers, default 2),
 GUNICORN_WORKER_CLASS (default sync), GUNICORN_THREADS (default 1).
 
-* Redis: when REDIS_URL is unset, the master starts the embedded redis-server before forking
+* Redis: when neither REDIS_URL nor REDIS_CLUSTER_NODES is set, the master starts the embedded redis-server before forking
   workers (they inherit REDIS_URL pointing at its socket) and stops it, saved, on exit.
 * Metrics: PROMETHEUS_MULTIPROC_DIR (default INSTANCE_PATH/metrics) is set here, before any
   worker imports prometheus_client, and emptied when the master starts; a dead worker's live
@@ -53,11 +53,13 @@ def on_starting(server):
     global _embedded
     for stale in METRICS_DIR.glob("*.db"):  # the previous master's workers
         stale.unlink()
-    if os.environ.get("REDIS_URL") or os.environ.get("SHARE_SERVICE_REDIS_URL"):
+    if any(os.environ.get(name) for name in (
+            "REDIS_URL", "SHARE_SERVICE_REDIS_URL",
+            "REDIS_CLUSTER_NODES", "SHARE_SERVICE_REDIS_CLUSTER_NODES")):
         return
     from share_service.storage import embedded
 
-    if _settings["REDIS_URL"]:
+    if _settings["REDIS_URL"] or _settings["REDIS_CLUSTER_NODES"]:
         return
     _embedded = embedded.EmbeddedRedis(embedded.embedded_dir(_instance)).start()
     os.environ["REDIS_URL"] = _embedded.url

@@ -59,7 +59,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from share_service.storage import client as storage_client
+from share_service.counting import reads  # noqa: E402
+from share_service.storage import client as storage_client  # noqa: E402
 from share_service.storage import embedded, keyspace  # noqa: E402
 
 HOST = "www.lequotidien.example"
@@ -325,7 +326,7 @@ def summarize(all_results: dict, redis_url: str) -> dict:
                                                "warmup_events") for r in results.get(name, []))
         bad += sum(r["non_2xx_3xx"] for rs in results.values() for r in rs)
     client = storage_client.from_url(redis_url, socket_timeout=30)
-    counted = sum(int(v) for f, v in client.hgetall(keyspace.site_totals("default")).items()
+    counted = sum(v for f, v in reads.site_total_counts(client, "default").items()
                   if f.startswith("share:"))
     summary["counted_shares"] = counted
     summary["share_requests"] = made
@@ -362,14 +363,15 @@ def memory_bench(redis_url: str, args) -> dict:
     recorder.flush()
     recorder.close()
     after = client.info("memory")["used_memory"]
-    dedupe_keys = sum(1 for _ in client.scan_iter(keyspace.dedupe("default", "*"), count=10000))
+    dedupe = keyspace.dedupe_pattern("default")
+    dedupe_keys = sum(1 for _ in client.scan_iter(dedupe, count=10000))
     while True:  # what stays once the dedupe window has passed
-        batch = list(client.scan_iter(keyspace.dedupe("default", "*"), count=10000))[:5000]
+        batch = list(client.scan_iter(dedupe, count=10000))[:5000]
         if not batch:
             break
         client.delete(*batch)
     retained = client.info("memory")["used_memory"]
-    counted = sum(int(v) for f, v in client.hgetall(keyspace.site_totals("default")).items()
+    counted = sum(v for f, v in reads.site_total_counts(client, "default").items()
                   if f.startswith("share:"))
     per_million = (after - before) / counted * 1e6
     per_million_retained = (retained - before) / counted * 1e6

@@ -140,8 +140,10 @@ def catalogue_bench(client, url, n, queries, settings, site):
     for back in range(3):
         day = (today - timedelta(days=back)).strftime("%Y%m%d")
         shared = rng.sample(records, max(1, n // 50))
-        pipe.zadd(keyspace.top_day(site.id, day),
-                  {keyspace.article_id(r["url"]): rng.randint(1, 500) for r in shared})
+        for r in shared:
+            aid = keyspace.article_id(r["url"])
+            pipe.zadd(keyspace.top_day(site.id, keyspace.shard_of(aid), day),
+                      {aid: rng.randint(1, 500)})
     pipe.execute()
 
     snapshots = tempfile.mkdtemp(prefix="bench-snap-")

@@ -1,8 +1,12 @@
 """Benchmark: the stats API over 90 days on a store of 10,000 articles with 90 days of counters.
 
 One command:  .venv/bin/python bench/stats.py [--articles 10000] [--days 90] [--runs 200]
+              .venv/bin/python bench/stats.py --cluster     on a local Redis Cluster of 3 masters
+              .venv/bin/python bench/stats.py --both        one Redis and the cluster, side by side
 
-1. Starts a private redis-server (share_service.embedded.EmbeddedRedis, unix socket in a temp dir).
+1. Starts a private redis-server (share_service.embedded.EmbeddedRedis, unix socket in a temp dir),
+   or a local Redis Cluster of three masters on loopback TCP (tests/redis_cluster.py, the same
+   binary), or both (filled with the same traffic, queries measured in interleaved rounds).
 2. Writes the counters through the REAL counting path: events (with explicit timestamps and
    visitor hashes) go to the app's write-behind recorder (``app.extensions["recorder"]``), which
    batches them and runs the real Lua batch script (``counting/record.lua``) — so the keys,
@@ -15,12 +19,14 @@ One command:  .venv/bin/python bench/stats.py [--articles 10000] [--days 90] [--
    API key (in-process WSGI: routing, key check, query, JSON). Each is measured warm (the
    closed-day caches exist: the steady state) and cold (every stats cache deleted before each
    call: the first query of a range on a new day).
-Prints p50 / p95 in milliseconds and the ratio to the PING round trip. Target: p95 <= 100 ms.
+Prints p50 / p95 in milliseconds per store, the PING round trip of each, and (--both) the
+cluster / one-Redis ratio of the p95s. Target: p95 <= 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -30,11 +36,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the LocalCluster
+
+from redis_cluster import LocalCluster
 
 from share_service import create_app
 from share_service.accounts import api_keys
-from share_service.counting.events import Event  # noqa: E402
+from share_service.counting import reads
+from share_service.counting.events import Event
 from share_service.stats import params
+from share_service.storage import client as storage_client
 from share_service.storage import embedded, keyspace
 
 NETWORKS = ["facebook", "x", "linkedin", "whatsapp", "bluesky", "email"]
@@ -132,93 +143,166 @@ def measure(fn, runs: int) -> list[float]:
     return out
 
 
+class Store:
+    """One store under test: its app (real Flask app, API key), filled with the same traffic."""
+
+    def __init__(self, name: str, overrides: dict, tmp: Path):
+        self.name = name
+        self.app = create_app({"SECRET_KEY": "bench", "INSTANCE_PATH": str(tmp / name),
+                               "REDIS_SOCKET_TIMEOUT": 10.0, "COUNTING_DEDUPE_WINDOW_SECONDS": 1,
+                               **overrides})
+        self.r = self.app.extensions["storage"].client
+        self.site = self.app.config["SITES"][self.app.config["DEFAULT_SITE"]]
+        self.client = self.app.test_client()
+        self.headers: dict = {}
+
+    def memory_and_keys(self) -> tuple[int, int]:
+        if storage_client.is_cluster(self.r):
+            from redis.cluster import RedisCluster
+
+            infos = self.r.info("memory", target_nodes=RedisCluster.PRIMARIES).values()
+            sizes = self.r.dbsize(target_nodes=RedisCluster.PRIMARIES)
+            keys = sum(sizes.values()) if isinstance(sizes, dict) else int(sizes)
+            return sum(i["used_memory"] for i in infos), keys
+        return self.r.info("memory")["used_memory"], self.r.dbsize()
+
+    def call(self, q: dict, path: str, **extra):
+        def run():
+            resp = self.client.get(path, query_string={**q, **extra}, headers=self.headers)
+            assert resp.status_code == 200, resp.get_data(as_text=True)
+        return run
+
+    def cache_keys(self) -> list[str]:
+        """Every stats cache key of the site (KEYS on every master: fine for a bench)."""
+        patterns = keyspace.stats_cache_patterns(self.site.id).values()
+        if storage_client.is_cluster(self.r):
+            from redis.cluster import RedisCluster
+
+            return [k for pattern in patterns
+                    for k in self.r.keys(pattern, target_nodes=RedisCluster.PRIMARIES)]
+        return [k for pattern in patterns for k in self.r.keys(pattern)]
+
+    def cold(self, fn):
+        def run():
+            for k in self.cache_keys():
+                self.r.delete(k)
+            t = time.perf_counter()
+            fn()
+            return (time.perf_counter() - t) * 1000
+        return run
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=10000)
     ap.add_argument("--days", type=int, default=90)
     ap.add_argument("--runs", type=int, default=200)
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--cluster", action="store_true",
+                       help="on a local Redis Cluster of 3 masters instead of one Redis")
+    where.add_argument("--both", action="store_true",
+                       help="one Redis and the cluster, same traffic, measured interleaved")
     args = ap.parse_args()
+    names = ["redis", "cluster"] if args.both else ["cluster"] if args.cluster else ["redis"]
 
-    with tempfile.TemporaryDirectory(prefix="ss-bench-stats-") as tmp:
-        server = embedded.EmbeddedRedis(Path(tmp) / "redis", persistent=False).start()
+    with tempfile.TemporaryDirectory(prefix="ss-bench-stats-") as tmp_name:
+        tmp = Path(tmp_name)
+        servers, stores = [], []
         try:
-            app = create_app({"REDIS_URL": server.url, "SECRET_KEY": "bench",
-                              "INSTANCE_PATH": str(Path(tmp) / "instance"),
-                              "REDIS_SOCKET_TIMEOUT": 10.0, "COUNTING_DEDUPE_WINDOW_SECONDS": 1})
-            r = app.extensions["storage"].client
-            site = app.config["SITES"][app.config["DEFAULT_SITE"]]
-            print(f"filling: {args.articles} articles x {args.days} days through the recorder (record.lua) ...",
-                  flush=True)
-            counts = fill(app, r, site, args.articles, args.days)
-            info = r.info("memory")
-            n_keys = r.dbsize()
-            today = params.today(site)
-            rng = params.Range(today - timedelta(days=args.days - 1), today)
-            top_sizes = [r.zcard(keyspace.top_day(site.id, params.day_id(d))) for d in rng.dates()]
-            print(f"store: {counts['events']:,} events ({counts['shares']:,} shares) in "
-                  f"{counts['fill_seconds']:.1f} s; {n_keys:,} keys; "
-                  f"{info['used_memory'] / 2**20:.0f} MiB; articles per daily top set: "
-                  f"median {int(statistics.median(top_sizes))}, max {max(top_sizes)}")
-
-            raw, _ = api_keys.create_api_key(r, "bench", "viewer")
-            client = app.test_client()
-            headers = {"X-Api-Key": raw}
-            q = {"from": rng.start.isoformat(), "to": rng.end.isoformat()}
-
-            def call(path, **extra):
-                def run():
-                    resp = client.get(path, query_string={**q, **extra}, headers=headers)
-                    assert resp.status_code == 200, resp.get_data(as_text=True)
-                return run
-
-            ping = measure(r.ping, args.runs * 5)
-            summary = call("/api/v1/stats/summary")
-            check = client.get("/api/v1/stats/summary", query_string=q, headers=headers).json
-            print(f"check: summary total over {args.days} days = {check['current']['total']:,} "
-                  f"(shares written: {counts['shares']:,})")
-            results = {}
-            for name, fn in (("summary (warm)", summary),
-                             ("timeseries (warm)", call("/api/v1/stats/timeseries")),
-                             ("top (warm)", call("/api/v1/stats/top", limit=10)),
-                             ("top, network=facebook (warm)", call("/api/v1/stats/top", limit=10,
-                                                            network="facebook"))):
-                fn()  # one warm-up (builds the closed-day cache for top)
-                results[name] = measure(fn, args.runs)
-
-            def cold(fn):
-                def run():
-                    for pattern in (keyspace.stats_top_cache(site.id, "*"),
-                                    keyspace.stats_sum_cache(site.id, "*"),
-                                    keyspace.stats_hll_cache(site.id, "*"),
-                                    keyspace.stats_series_cache(site.id, "*", "*")):
-                        for k in r.keys(pattern):
-                            r.delete(k)
-                    t = time.perf_counter()
-                    fn()
-                    return (time.perf_counter() - t) * 1000
-                return run
-
-            n_cold = max(10, args.runs // 10)
-            for name, path, extra in (("summary", "/api/v1/stats/summary", {}),
-                                      ("timeseries", "/api/v1/stats/timeseries", {}),
-                                      ("top", "/api/v1/stats/top", {"limit": 10})):
-                run = cold(call(path, **extra))
-                results[f"{name} (cold: caches rebuilt)"] = [run() for _ in range(n_cold)]
-
-            base50, base95 = pct(ping, 50), pct(ping, 95)
-            print(f"\nbaseline: Redis PING round trip p50 {base50:.3f} ms, p95 {base95:.3f} ms "
-                  f"({len(ping)} runs)")
-            print(f"{'query (' + str(args.days) + ' days)':34} {'p50 ms':>8} {'p95 ms':>8} "
-                  f"{'p95/PING':>9}  target p95 <= 100 ms")
-            ok = True
-            for name, values in results.items():
-                p50, p95 = pct(values, 50), pct(values, 95)
-                verdict = "ok" if p95 <= 100 else "OVER"
-                ok &= p95 <= 100
-                print(f"{name:34} {p50:8.2f} {p95:8.2f} {p95 / base95:9.0f}  {verdict}")
-            return 0 if ok else 1
+            for name in names:
+                if name == "redis":
+                    server = embedded.EmbeddedRedis(tmp / "redis", persistent=False).start()
+                    servers.append(server)
+                    stores.append(Store(name, {"REDIS_URL": server.url}, tmp))
+                else:
+                    cluster = LocalCluster(tmp / "cluster", masters=3).start()
+                    servers.append(cluster)
+                    stores.append(Store(name, {"REDIS_CLUSTER_NODES": cluster.nodes}, tmp))
+                    print(f"cluster: 3 masters {cluster.nodes}, formed in "
+                          f"{cluster.formation_seconds:.1f} s", flush=True)
+            return run(stores, args)
         finally:
-            server.stop()
+            for store in stores:
+                store.app.extensions["recorder"].close()
+            for server in servers:
+                server.stop()
+
+
+def run(stores: list[Store], args) -> int:
+    for store in stores:
+        print(f"[{store.name}] filling: {args.articles} articles x {args.days} days through the "
+              f"recorder (record.lua) ...", flush=True)
+        counts = fill(store.app, store.r, store.site, args.articles, args.days)
+        memory, n_keys = store.memory_and_keys()
+        today = params.today(store.site)
+        rng = params.Range(today - timedelta(days=args.days - 1), today)
+        top_sizes = [len(reads.top_articles(store.r, store.site.id, params.day_id(d),
+                                            limit=100000)) for d in rng.dates()[-10:]]
+        print(f"[{store.name}] store: {counts['events']:,} events ({counts['shares']:,} shares) "
+              f"in {counts['fill_seconds']:.1f} s; {n_keys:,} keys; {memory / 2**20:.0f} MiB; "
+              f"articles per daily top set (last 10 days): median "
+              f"{int(statistics.median(top_sizes))}, max {max(top_sizes)}")
+        raw, _ = api_keys.create_api_key(store.r, "bench", "viewer")
+        store.headers = {"X-Api-Key": raw}
+        store.q = {"from": rng.start.isoformat(), "to": rng.end.isoformat()}
+        check = store.client.get("/api/v1/stats/summary", query_string=store.q,
+                                 headers=store.headers).json
+        print(f"[{store.name}] check: summary total over {args.days} days = "
+              f"{check['current']['total']:,} (shares written: {counts['shares']:,}); "
+              f"unique sharers {check['current']['uniques']:,}")
+        store.counts = counts
+
+    results: dict[str, dict[str, list[float]]] = {}
+    pings = {s.name: [] for s in stores}
+    queries = [("summary (warm)", "/api/v1/stats/summary", {}),
+               ("timeseries (warm)", "/api/v1/stats/timeseries", {}),
+               ("top (warm)", "/api/v1/stats/top", {"limit": 10}),
+               ("top, network=facebook (warm)", "/api/v1/stats/top",
+                {"limit": 10, "network": "facebook"})]
+    for name, path, extra in queries:
+        fns = {s.name: s.call(s.q, path, **extra) for s in stores}
+        for fn in fns.values():
+            fn()  # one warm-up (builds the closed-day caches)
+        results[name] = {s.name: [] for s in stores}
+        # interleaved rounds (the order alternates) so that both stores see the same load
+        for i in range(args.runs):
+            order = stores if i % 2 == 0 else stores[::-1]
+            for store in order:
+                results[name][store.name] += measure(fns[store.name], 1)
+                pings[store.name] += measure(store.r.ping, 5)
+    n_cold = max(10, args.runs // 10)
+    for label, path, extra in (("summary", "/api/v1/stats/summary", {}),
+                               ("timeseries", "/api/v1/stats/timeseries", {}),
+                               ("top", "/api/v1/stats/top", {"limit": 10})):
+        name = f"{label} (cold: caches rebuilt)"
+        fns = {s.name: s.cold(s.call(s.q, path, **extra)) for s in stores}
+        results[name] = {s.name: [] for s in stores}
+        for i in range(n_cold):
+            for store in stores if i % 2 == 0 else stores[::-1]:
+                results[name][store.name].append(fns[store.name]())
+
+    print()
+    for store in stores:
+        print(f"baseline [{store.name}]: Redis PING round trip p50 {pct(pings[store.name], 50):.3f} ms, "
+              f"p95 {pct(pings[store.name], 95):.3f} ms ({len(pings[store.name])} runs)")
+    head = f"{'query (' + str(args.days) + ' days)':34}"
+    for store in stores:
+        head += f" {store.name + ' p50':>12} {store.name + ' p95':>12}"
+    print(head + "   target p95 <= 100 ms")
+    ok = True
+    for name, by_store in results.items():
+        line = f"{name:34}"
+        for store in stores:
+            values = by_store[store.name]
+            p95 = pct(values, 95)
+            ok &= p95 <= 100
+            line += f" {pct(values, 50):12.2f} {p95:12.2f}"
+        worst = max(pct(v, 95) for v in by_store.values())
+        if len(stores) == 2:
+            line += f"   cluster/redis p95 {pct(by_store['cluster'], 95) / pct(by_store['redis'], 95):.2f}"
+        print(line + ("   ok" if worst <= 100 else "   OVER"))
+    print(f"load average during the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = ROOT / "config" / "defaults.toml"
 ENV_PREFIX = "SHARE_SERVICE_"
 # Options also read from the environment under their bare name.
-BARE_ENV = ("REDIS_URL", "SECRET_KEY", "RATELIMIT_ENABLED")
+BARE_ENV = ("REDIS_URL", "REDIS_CLUSTER_NODES", "SECRET_KEY", "RATELIMIT_ENABLED")
 # SHARE_SERVICE_* variables that are not options.
 ENV_ONLY = frozenset({ENV_PREFIX + "CONFIG"})
 # Old option names, still accepted (settings file, environment, overrides) with a warning.
@@ -405,3 +405,13 @@ def _validate(settings: dict) -> None:
     url = settings["REDIS_URL"]
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+    nodes = settings["REDIS_CLUSTER_NODES"]
+    if isinstance(nodes, str):  # a settings file or an override may give one string
+        nodes = settings["REDIS_CLUSTER_NODES"] = [n.strip() for n in nodes.split(",") if n.strip()]
+    if nodes:
+        from .storage.client import parse_nodes
+
+        try:
+            parse_nodes(nodes)
+        except ValueError as exc:
+            raise ConfigError(f"REDIS_CLUSTER_NODES: {exc}") from exc

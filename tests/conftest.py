@@ -1,6 +1,13 @@
 """Shared fixtures: a real redis-server started for the test session on a private unix socket
 (never a running one, never port 6379), and the ``app``, ``client``, ``runner`` and ``redis``
-fixtures built on it. Every test starts from an empty database."""
+fixtures built on it. Every test starts from an empty database.
+
+Two stores: one Redis, and a real local Redis Cluster of three masters (tests/redis_cluster.py,
+formed once per session, only when a test asks for it). A test module marked
+``pytestmark = pytest.mark.both_backends`` runs each test that uses the store (through
+``redis``, ``make_app`` or ``app``) twice: ``[redis]`` and ``[cluster]`` (the app then gets
+REDIS_CLUSTER_NODES); the ``backend`` fixture says which.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from redis_cluster import LocalCluster, free_ports
 from support import flush_recorder
 
 from share_service import create_app
@@ -18,6 +26,24 @@ from share_service.storage import embedded
 
 # Test settings: the default site owns the article hosts the tests use.
 TEST_HOSTS = ["localhost", "127.0.0.1", "www.lequotidien.example", "lequotidien.example"]
+BACKENDS = ("redis", "cluster")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "both_backends: run the module's store tests on one Redis and on a cluster")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+            "both_backends"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(request):
+    """"redis" or "cluster": the store of this test (see the module docstring)."""
+    return getattr(request, "param", "redis")
 
 
 @pytest.fixture(scope="session")
@@ -32,15 +58,61 @@ def redis_url(redis_server):
     return redis_server.url
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory):
+    """A local Redis Cluster of three masters for the session (formed in about 2 s).
+    ``cluster-require-full-coverage no``: a master down stops its own slots only."""
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster"), require_full_coverage=False)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def make_app(redis_url, tmp_path):
+def store_overrides(backend, request, redis_url):
+    """The settings that point an app at this test's store."""
+    if backend == "cluster":
+        return {"REDIS_URL": "", "REDIS_CLUSTER_NODES": request.getfixturevalue("redis_cluster").nodes}
+    return {"REDIS_URL": redis_url, "REDIS_CLUSTER_NODES": []}
+
+
+@pytest.fixture
+def dead_store(backend, tmp_path):
+    """Settings pointing an app at a store that does not answer (of this test's kind)."""
+    if backend == "cluster":
+        return {"REDIS_URL": "", "REDIS_CLUSTER_NODES": [f"127.0.0.1:{free_ports(1)[0]}"]}
+    return {"REDIS_URL": f"unix://{tmp_path}/no-redis-here.sock", "REDIS_CLUSTER_NODES": []}
+
+
+@pytest.fixture
+def dead_client(dead_store):
+    """A client (of this test's kind) of a store that does not answer."""
+    if dead_store["REDIS_CLUSTER_NODES"]:
+        return storage_client.cluster_client(dead_store["REDIS_CLUSTER_NODES"], 0.2, 0.2)
+    return storage_client.from_url(dead_store["REDIS_URL"], 0.2, 0.2)
+
+
+@pytest.fixture
+def raw_redis(redis, backend, request, redis_url):
+    """A client of this test's store that leaves values as bytes (decode_responses=False)."""
+    if backend == "cluster":
+        client = storage_client.cluster_client(request.getfixturevalue("redis_cluster").nodes,
+                                                decode_responses=False)
+    else:
+        client = storage_client.from_url(redis_url, decode_responses=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make_app(store_overrides, tmp_path):
     """Build an app with extra overrides: ``make_app({"COUNTING_DEDUPE_WINDOW_SECONDS": 5})``."""
     apps = []
 
     def factory(overrides: dict | None = None):
         base = {
             "TESTING": True,
-            "REDIS_URL": redis_url,
+            **store_overrides,
             "SECRET_KEY": "test-secret",
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "ALLOWED_HOSTS": TEST_HOSTS,
@@ -51,6 +123,8 @@ def make_app(redis_url, tmp_path):
             # (tests/test_web_ratelimits.py turns them on)
             "RATELIMIT_ENABLED": False,
         }
+        if overrides and "REDIS_URL" in overrides:  # a store of the test's own
+            base["REDIS_CLUSTER_NODES"] = []
         base.update(overrides or {})
         app = create_app(base)
         apps.append(app)
@@ -61,6 +135,7 @@ def make_app(redis_url, tmp_path):
         recorder = app.extensions.get("recorder")
         if recorder is not None:
             recorder.close()
+        app.extensions["storage"].client.close()
 
 
 class OwnRedis(embedded.EmbeddedRedis):
@@ -96,9 +171,16 @@ def own_redis(tmp_path):
 
 
 @pytest.fixture
-def redis(redis_url):
-    client = storage_client.from_url(redis_url)
-    client.flushall()
+def redis(backend, request, redis_url):
+    """An empty store and a client of its own: the service's client type (a redis.Redis, or
+    the lazily connected cluster client)."""
+    if backend == "cluster":
+        cluster = request.getfixturevalue("redis_cluster")
+        cluster.flushall()
+        client = storage_client.cluster_client(cluster.nodes)
+    else:
+        client = storage_client.from_url(redis_url)
+        client.flushall()
     yield client
     client.close()
 

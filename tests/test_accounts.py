@@ -8,9 +8,12 @@ import time
 
 import pytest
 from stats_helpers import csrf_of, login
+from support import all_keys
 
 from share_service.accounts import api_keys, login_limits, users
 from share_service.storage import keyspace
+
+pytestmark = pytest.mark.both_backends
 
 SITES = {
     "quotidien": {"allowed_hosts": ["www.lequotidien.example"], "name": "Le Quotidien"},
@@ -81,12 +84,12 @@ def test_login_rotates_session_id_and_logout_deletes_it(app, client, redis):
     set_cookie = resp.headers["Set-Cookie"]
     assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie
     # the session is stored under a hash of the id, never the id itself
-    assert not any(after in k for k in redis.keys("*"))
+    assert not any(after in k for k in all_keys(redis, "*"))
     # logout
     page = client.get("/dashboard").get_data(as_text=True)
     assert client.post("/logout", data={"csrf_token": csrf_of(page)}).status_code == 303
-    assert redis.keys(keyspace.session("*")) == [] or all(
-        "ed@exemple.fr" not in (redis.get(k) or "") for k in redis.keys(keyspace.session("*")))
+    assert all_keys(redis, keyspace.session("*")) == [] or all(
+        "ed@exemple.fr" not in (redis.get(k) or "") for k in all_keys(redis, keyspace.session("*")))
     stale = app.test_client()
     stale.set_cookie(app.config["SESSION_COOKIE_NAME"], after)
     assert stale.get("/dashboard").status_code == 302
@@ -143,7 +146,7 @@ def test_wrong_password_and_rate_limit(make_app, redis):
     # ... but not to the blocked account
     assert login(elsewhere, "ed@exemple.fr", "s3cret-pass").status_code == 429
     # counters expire after the window and hold no raw address or e-mail
-    for key in redis.keys(keyspace.login_attempts("*", "*")):
+    for key in all_keys(redis, keyspace.login_attempts("*", "*")):
         assert 0 < redis.ttl(key) <= login_limits.LOGIN_WINDOW_SECONDS
         assert "203.0.113" not in key and "ed@" not in key and "127.0.0.1" not in key
 
@@ -210,7 +213,7 @@ def test_site_admin_is_not_a_global_admin(two_sites, redis):
 def test_api_key_hashed_expiring_revocable_last_used(client, redis):
     raw, record = api_keys.create_api_key(redis, "reporting", "viewer", expires_days=1)
     assert raw.startswith("ssk_") and len(raw) > 40
-    assert not any(raw in k or raw in str(redis.hgetall(k)) for k in redis.keys("*"))
+    assert not any(raw in k or raw in str(redis.hgetall(k)) for k in all_keys(redis, "*"))
     assert record["last_used"] is None
     resp = client.get("/api/v1/stats/summary", headers={"X-Api-Key": raw})
     assert resp.status_code == 200

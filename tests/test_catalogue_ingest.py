@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 from catalogue_server import CatalogueServer
+from support import all_keys
 
 from share_service.catalogue import store
 from share_service.catalogue.ingest import ingest_url, refresh
 from share_service.config import load_settings
 from share_service.recommend import Recommender, text
 from share_service.storage import keyspace
+
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +47,9 @@ def record(redis, server, path):
 
 
 def catalogue_urls(redis) -> set[str]:
-    return set(redis.hvals(keyspace.article_urls("default")))
+    """The URLs of every record in the default site's catalogue."""
+    aids = redis.hkeys(keyspace.article_digests("default"))
+    return {redis.hget(keyspace.article("default", aid), "url") for aid in aids}
 
 
 def test_rss_feed(redis, server, settings, site):
@@ -192,11 +197,11 @@ def test_conditional_get_and_changed_items(redis, server, settings, site):
 def test_bad_documents_rejected_catalogue_untouched(redis, server, settings, site, path, reason,
                                                     caplog):
     ingest_url(redis, settings, site, server.url("/atom.xml"))
-    before = {k: redis.dump(k) for k in redis.keys("*")}
+    before = {k: redis.dump(k) for k in all_keys(redis)}
     report = ingest_url(redis, settings, site, server.url(path))
     assert (report.status, report.reason) == ("rejected", reason)
     assert f"rejected: {reason}" in caplog.text
-    after = {k: redis.dump(k) for k in redis.keys("*")}
+    after = {k: redis.dump(k) for k in all_keys(redis)}
     assert after == before  # nothing written, nothing registered for refresh
 
 
@@ -258,9 +263,6 @@ def test_sitemap_page_failures_are_skipped_not_fatal(redis, server, settings, si
     assert len(server.hits("/article_og.html")) == pages_before
 
 
-def test_redis_down_rejects_without_crashing(server, settings, site, tmp_path):
-    from share_service.storage import client as storage_client
-
-    dead = storage_client.from_url(f"unix://{tmp_path}/no-redis.sock")
-    report = ingest_url(dead, settings, site, server.url("/atom.xml"))
+def test_redis_down_rejects_without_crashing(server, settings, site, dead_client):
+    report = ingest_url(dead_client, settings, site, server.url("/atom.xml"))
     assert (report.status, report.reason) == ("rejected", "store_unavailable")

@@ -52,6 +52,35 @@ def test_bad_configuration_is_refused_clearly(env):
         load_settings(environ=env)
 
 
+def test_redis_cluster_nodes_from_the_environment_and_the_settings_file(tmp_path):
+    env = {"REDIS_CLUSTER_NODES": "10.0.0.1:7000, 10.0.0.2:7000,[::1]:7001"}
+    assert load_settings(environ=env)["REDIS_CLUSTER_NODES"] == [
+        "10.0.0.1:7000", "10.0.0.2:7000", "[::1]:7001"]
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('REDIS_CLUSTER_NODES = "redis-a:6379,redis-b:6379"\n')
+    assert load_settings(environ={"SHARE_SERVICE_CONFIG": str(cfg)})["REDIS_CLUSTER_NODES"] == [
+        "redis-a:6379", "redis-b:6379"]
+
+
+@pytest.mark.parametrize("nodes", ["redis-a", "redis-a:http", "redis-a:99999", "http://redis-a:1",
+                                   "rediss://redis-a:6379/2", ":6379"])
+def test_bad_redis_cluster_nodes_are_refused(nodes):
+    with pytest.raises(ConfigError, match="REDIS_CLUSTER_NODES"):
+        load_settings(environ={"REDIS_CLUSTER_NODES": nodes})
+
+
+def test_cluster_node_urls_carry_tls_and_credentials():
+    from redis.connection import SSLConnection
+
+    from share_service.storage.client import parse_nodes
+
+    nodes, options = parse_nodes(["rediss://app:s3cret@clustercfg.example:6380?ssl_cert_reqs=none",
+                                  "node-2.example:6380"])
+    assert nodes == [("clustercfg.example", 6380), ("node-2.example", 6380)]
+    assert options["username"] == "app" and options["password"] == "s3cret"
+    assert options["connection_class"] is SSLConnection and options["ssl_cert_reqs"] == "none"
+
+
 def test_unknown_route_gets_json_error(client):
     response = client.get("/no/such/thing")
     assert response.status_code == 404

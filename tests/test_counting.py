@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from support import BROWSER_UA, flush_recorder
+from support import BROWSER_UA, command_calls, flush_recorder, key_count, reset_command_stats
 
 from share_service.counting import clock, reads
 from share_service.counting.events import parse_batch
-from share_service.storage import client as storage_client
 from share_service.storage import keyspace
+
+pytestmark = pytest.mark.both_backends
 
 A1 = "https://www.lequotidien.example/politique/2026/11/26/reformes"
 A2 = "https://www.lequotidien.example/sport/2026/11/26/match"
@@ -45,16 +46,23 @@ def test_share_writes_every_counter_and_set(app, redis):
     record(app, {"type": "share", "url": A1 + "?utm_source=x&fbclid=1#top", "network": "twitter"},
            ts=ts).flush()
     a = aid(A1)
+    s = keyspace.shard_of(a)  # the article's shard holds its part of the site's counters
     field = "share:x"  # the alias is counted under the registry id
     for key in (keyspace.article_totals("default", a), keyspace.article_day("default", a, "20261126"),
-                keyspace.site_day("default", "20261126"), keyspace.site_hour("default", "2026112610"),
-                keyspace.site_totals("default")):
+                keyspace.site_day("default", s, "20261126"),
+                keyspace.site_hour("default", s, "2026112610"), keyspace.site_totals("default", s)):
         assert redis.hgetall(key) == {field: "1"}, key
-    assert redis.zrange(keyspace.top_day("default", "20261126"), 0, -1, withscores=True) == [(a, 1.0)]
-    assert redis.zrange(keyspace.top_day("default", "20261126", "x"), 0, -1, withscores=True) == [(a, 1.0)]
-    assert redis.pfcount(keyspace.uniques_day("default", "20261126")) == 1
+    assert redis.zrange(keyspace.top_day("default", s, "20261126"), 0, -1, withscores=True) == [(a, 1.0)]
+    assert redis.zrange(keyspace.top_day("default", s, "20261126", "x"), 0, -1,
+                        withscores=True) == [(a, 1.0)]
+    assert redis.pfcount(keyspace.uniques_day("default", s, "20261126")) == 1
     assert redis.pfcount(keyspace.uniques_article_day("default", a, "20261126")) == 1
-    assert redis.hget(keyspace.article_urls("default"), a) == A1
+    assert redis.hget(keyspace.article_urls("default", s), a) == A1
+    # and the site-wide readers (all shards) see the same
+    assert reads.site_day_counts(redis, "default", "20261126") == {field: 1}
+    assert reads.site_total_counts(redis, "default") == {field: 1}
+    assert reads.unique_sharers(redis, "default", "20261126") == 1
+    assert reads.top_articles(redis, "default", "20261126") == [{"aid": a, "url": A1, "shares": 1}]
     assert reads.article_counts(redis, "default", A1) == {
         "url": A1, "total": 1, "networks": {"x": 1}, "copy": 0, "qr": 0, "native": 0}
 
@@ -77,14 +85,14 @@ def test_other_event_types_and_fields(app, redis):
                        "utm:facebook|social|share": "1", "visit:more_content": "1",
                        "rec_impression": "1", "rec_click": "1"}
     assert redis.hgetall(keyspace.article_day("default", a, "20261126")) == article
-    site_day = redis.hgetall(keyspace.site_day("default", "20261126"))
+    site_day = reads.site_day_counts(redis, "default", "20261126")
     # the UTM triple is kept on article hashes only
-    assert site_day == {k: v for k, v in article.items() if not k.startswith("utm:")}
-    assert redis.hgetall(keyspace.site_hour("default", "2026112609")) == site_day
-    assert redis.hgetall(keyspace.site_totals("default")) == site_day
+    assert site_day == {k: int(v) for k, v in article.items() if not k.startswith("utm:")}
+    assert reads.site_hour_counts(redis, "default", "2026112609") == site_day
+    assert reads.site_total_counts(redis, "default") == site_day
     # no share: no top entry; copy/qr/native feed the unique sharers
-    assert redis.zcard(keyspace.top_day("default", "20261126")) == 0
-    assert redis.pfcount(keyspace.uniques_day("default", "20261126")) == 1
+    assert reads.top_articles(redis, "default", "20261126") == []
+    assert reads.unique_sharers(redis, "default", "20261126") == 1
     assert reads.article_counts(redis, "default", A1)["total"] == 0
     assert reads.article_counts(redis, "default", A1)["copy"] == 1
 
@@ -97,10 +105,10 @@ def test_days_and_hours_are_site_local(app, redis):
     # 00:30 in Paris on 27 November is still 26 November in UTC.
     early = ts_paris(2026, 11, 27, 0, 30)
     record(app, {"type": "share", "url": A1, "network": "linkedin"}, ts=early, ip="198.51.100.1").flush()
-    assert redis.hgetall(keyspace.site_day("default", "20261126")) == {"share:facebook": "1"}
-    assert redis.hgetall(keyspace.site_hour("default", "2026112623")) == {"share:facebook": "1"}
-    assert redis.hgetall(keyspace.site_day("default", "20261127")) == {"share:linkedin": "1"}
-    assert redis.hgetall(keyspace.site_hour("default", "2026112700")) == {"share:linkedin": "1"}
+    assert reads.site_day_counts(redis, "default", "20261126") == {"share:facebook": 1}
+    assert reads.site_hour_counts(redis, "default", "2026112623") == {"share:facebook": 1}
+    assert reads.site_day_counts(redis, "default", "20261127") == {"share:linkedin": 1}
+    assert reads.site_hour_counts(redis, "default", "2026112700") == {"share:linkedin": 1}
 
 
 def test_summer_time_site_in_another_zone(make_app, redis):
@@ -108,7 +116,7 @@ def test_summer_time_site_in_another_zone(make_app, redis):
                                      "timezone": "America/New_York"}}, "DEFAULT_SITE": "ny"})
     ts = datetime(2026, 7, 1, 23, 30, tzinfo=ZoneInfo("America/New_York")).timestamp()
     record(app, {"type": "share", "url": A1, "network": "facebook"}, ts=ts).flush()
-    assert redis.hgetall(keyspace.site_hour("ny", "2026070123")) == {"share:facebook": "1"}
+    assert reads.site_hour_counts(redis, "ny", "2026070123") == {"share:facebook": 1}
     assert redis.exists(keyspace.article_totals("default", aid(A1))) == 0
 
 
@@ -182,9 +190,11 @@ def test_exact_counts_under_concurrent_requests(app, redis, live_server, flush):
     assert errors == []
     total = threads * per_thread
     assert reads.article_counts(redis, "default", A1)["networks"] == {"facebook": total}
-    day = max(redis.scan_iter(keyspace.site_day("default", "*")))
-    assert redis.hget(day, "share:facebook") == str(total)
-    assert 0.97 * total <= redis.pfcount(keyspace.uniques_day("default", day[-8:])) <= 1.03 * total
+    day = clock.day("Europe/Paris", time.time())
+    if reads.site_day_counts(redis, "default", day) == {}:  # midnight passed meanwhile
+        day = clock.day("Europe/Paris", time.time() - 600)
+    assert reads.site_day_counts(redis, "default", day) == {"share:facebook": total}
+    assert 0.97 * total <= reads.unique_sharers(redis, "default", day) <= 1.03 * total
 
 
 def test_one_script_call_per_site_per_flush(make_app, redis):
@@ -193,29 +203,31 @@ def test_one_script_call_per_site_per_flush(make_app, redis):
                               "other": {"allowed_hosts": ["www.autre.example"]}},
                     "COUNTING_FLUSH_INTERVAL_MS": 60000})
     recorder = record(app, {"type": "share", "url": A1, "network": "facebook"})
-    recorder.flush()  # loads the script
-    redis.config_resetstat()
+    record(app, {"type": "copy", "url": "https://www.autre.example/a"}, ip="10.0.0.9")
+    recorder.flush()  # loads the script where these two articles' shards live
+    reset_command_stats(redis)
     events = [{"type": "share", "url": A1, "network": n} for n in ("x", "linkedin", "bluesky")]
     record(app, {"events": events})
     for ip in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):  # three visitors copy one article of "other"
         record(app, {"type": "copy", "url": "https://www.autre.example/a"}, ip=ip)
     recorder.flush()
-    stats = {name: value["calls"] for name, value in redis.info("commandstats").items()}
-    assert stats["cmdstat_evalsha"] == 2  # one script call per site
+    stats = command_calls(redis)
+    assert stats["evalsha"] == 2  # one script call per site and shard (one article each here)
+    assert "eval" not in stats
     # one dedupe SET NX per event, and each batch's sequence number (exactly-once replays)
-    assert stats["cmdstat_set"] == 6 + 2
+    assert stats["set"] == 6 + 2
     # counters summed inside the batch: 3 networks x 5 hashes on "default", and the 3 copies
     # of "other" (one group) are one HINCRBY per hash
-    assert stats["cmdstat_hincrby"] == 15 + 5
-    assert reads.article_counts(redis, "other", "https://www.autre.example/a")["copy"] == 3
+    assert stats["hincrby"] == 15 + 5
+    assert reads.article_counts(redis, "other", "https://www.autre.example/a")["copy"] == 1 + 3
 
 
-def test_no_raw_ip_or_user_agent_in_redis(app, redis, redis_url):
+def test_no_raw_ip_or_user_agent_in_redis(app, redis, raw_redis):
     ip, ua = "192.0.2.123", "Mozilla/5.0 (PrivacyTest; rv:1.0) Gecko/20100101 Firefox/1.0"
     record(app, {"events": [{"type": "share", "url": A1, "network": "facebook"},
                             {"type": "copy", "url": A1},
                             {"type": "visit", "url": A1, "network": "copy"}]}, ip=ip, ua=ua).flush()
-    raw = storage_client.from_url(redis_url, decode_responses=False)
+    raw = raw_redis
     needles = [ip.encode(), ua.encode(), b"PrivacyTest", ip.replace(".", "").encode()]
     seen = 0
     for key in raw.scan_iter(b"*"):
@@ -247,18 +259,18 @@ def test_salt_is_shared_and_rotates_by_day(app, redis):
     assert visitor_hash(s1, "default", "1.2.3.4", "UA") != visitor_hash(s1, "other", "1.2.3.4", "UA")
 
 
-def test_redis_down_keeps_events_then_counts_nothing_twice(make_app, redis, tmp_path):
-    app = make_app({"REDIS_URL": f"unix://{tmp_path}/nothing-here.sock"})
+def test_redis_down_keeps_events_then_counts_nothing_twice(make_app, redis, dead_store):
+    app = make_app(dead_store)
     recorder = record(app, {"type": "share", "url": A1, "network": "facebook"})
     assert recorder.flush() == 0  # no exception, nothing written
     assert recorder.failures >= 1 or recorder.dropped >= 1
-    assert redis.dbsize() == 0
+    assert key_count(redis) == 0
 
 
-def test_events_wait_in_memory_until_redis_is_back(app, redis):
+def test_events_wait_in_memory_until_redis_is_back(app, redis, dead_client):
     recorder = app.extensions["recorder"]
     good = recorder.client
-    recorder.client = storage_client.from_url("unix:///nonexistent/redis.sock")
+    recorder.client = dead_client
     recorder.salts.fetch(good, clock.day("Europe/Paris", time.time()))
     record(app, {"type": "share", "url": A1, "network": "facebook"})
     assert recorder.flush() == 0 and recorder.pending() == 1

@@ -285,7 +285,8 @@ def test_counts_persist_across_a_redis_restart(make_app, own_redis):
     own_redis.kill()
     own_redis.start()
     assert total(own_redis) == 5
-    assert own_redis.client().exists(keyspace.site_totals("default"))
+    assert own_redis.client().exists(
+        keyspace.site_totals("default", keyspace.shard_of(keyspace.article_id(A1))))
 
 
 def test_gunicorn_stopped_while_redis_is_down_then_restarted_counts_once(own_redis, tmp_path):

@@ -6,10 +6,15 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+from support import add_shares
+
 from share_service.catalogue import store
 from share_service.catalogue.records import normalize
 from share_service.config import load_settings
 from share_service.recommend import Recommender
+
+pytestmark = pytest.mark.both_backends
 
 _spec = importlib.util.spec_from_file_location(
     "bench_corpus", Path(__file__).parent.parent / "bench" / "corpus.py")
@@ -110,7 +115,7 @@ def test_big_catalogue_loads_in_the_background(redis):
     store.save_articles(redis, "default", records)
     today = datetime.fromtimestamp(NOW, site.tz).strftime("%Y%m%d")
     shared = {keyspace.article_id(r["url"]): 100 - i for i, r in enumerate(records[1:8])}
-    redis.zadd(keyspace.top_day("default", today), shared)
+    add_shares(redis, "default", today, shared)
     recommender = Recommender(settings, cache_size=0)
     first = recommender.recommend(redis, site, records[1]["url"], 5, debug=True, now=NOW)
     assert first["fallback"] is True

@@ -14,6 +14,8 @@ from share_service.catalogue.records import normalize
 from share_service.config import load_settings
 from share_service.recommend import Recommender, text
 
+pytestmark = pytest.mark.both_backends
+
 _spec = importlib.util.spec_from_file_location(
     "bench_corpus", Path(__file__).parent.parent / "bench" / "corpus.py")
 corpus = importlib.util.module_from_spec(_spec)

@@ -11,10 +11,13 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from stats_helpers import ARTICLES, NETS, PARIS, expected, generate, record_at, send
+from support import all_keys
 
 from share_service.accounts import api_keys
 from share_service.stats import params, queries
 from share_service.storage import keyspace
+
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture
@@ -214,7 +217,7 @@ def test_top_merges_cached_closed_days_with_today(app, client, key, flush):
 
 def redis_has_cache(app, site) -> bool:
     r = app.extensions["storage"].client
-    return bool(r.keys(keyspace.stats_top_cache(site.id, "*")))
+    return bool(all_keys(r, keyspace.stats_cache_patterns(site.id)["top"]))
 
 
 def test_titles_come_from_the_catalogue(app, client, key):
@@ -262,12 +265,11 @@ def test_csv_cells_cannot_be_formulas(app, client, key, redis):
     assert rows[1][3] == "'=HYPERLINK(\"x\")"
 
 
-def test_redis_down_gives_503_not_500(make_app, redis):
+def test_redis_down_gives_503_not_500(make_app, redis, dead_client):
     raw, _ = api_keys.create_api_key(redis, "k", "viewer")
     app = make_app()
     client = app.test_client()
-    app.extensions["storage"].client = __import__("redis").Redis(
-        unix_socket_path="/nonexistent/redis.sock", socket_timeout=0.2, socket_connect_timeout=0.2)
+    app.extensions["storage"].client = dead_client
     resp = client.get("/api/v1/stats/summary", headers={"X-Api-Key": raw})
     assert resp.status_code == 503 and resp.json["error"]["code"] == "unavailable"
     page = client.get("/login")
@@ -298,8 +300,8 @@ def test_summary_and_series_merge_cached_closed_days_with_today(app, client, key
     series = get(client, key, "/api/v1/stats/timeseries", granularity="day", **rng)["points"]
     assert [p["total"] for p in series] == [4, 2, 0]
     # the closed days are now cached (with an expiry) ...
-    cached = redis.keys(keyspace.stats_sum_cache(site.id, "*")) + redis.keys(
-        keyspace.stats_series_cache(site.id, "*", "*"))
+    patterns = keyspace.stats_cache_patterns(site.id)
+    cached = all_keys(redis, patterns["sum"]) + all_keys(redis, patterns["series"])
     assert cached and all(0 < redis.ttl(k) <= queries.CACHE_SECONDS for k in cached)
     # ... and today's traffic still shows at once, exactly
     send(app, [(f"203.0.113.{i}", "events",
@@ -311,3 +313,27 @@ def test_summary_and_series_merge_cached_closed_days_with_today(app, client, key
     assert [p["total"] for p in series] == [4, 2, 5]
     hourly = get(client, key, "/api/v1/stats/timeseries", **rng)["points"]
     assert sum(p["total"] for p in hourly) == 11 and len(hourly) == 72
+
+
+def test_unique_sharers_are_the_same_whichever_cache_expired(app, client, key, redis, flush):
+    site = app.config["SITES"]["default"]
+    today = params.today(site)
+    noon = datetime.combine(today, datetime.min.time(), PARIS).replace(hour=12)
+    for back in (1, 2, 3):  # 12 sharers over closed days, some of them sharing on two days
+        for i in range(back * 3):
+            record_at(app, noon - timedelta(days=back),
+                      {"type": "share", "url": ARTICLES[i % len(ARTICLES)],
+                       "network": NETS[back]}, f"u{i}")
+    flush()
+    send(app, [(f"203.0.113.{i}", "events", {"type": "copy", "url": ARTICLES[i]}) for i in range(4)])
+    rng = {"from": (today - timedelta(days=3)).isoformat(), "to": today.isoformat()}
+    first = get(client, key, "/api/v1/stats/summary", **rng)["current"]
+    assert first["total"] == 18 and first["copy"] == 4
+    assert first["uniques"] == 9 + 4  # u0..u8 (some on several days), and today's four
+    patterns = keyspace.stats_cache_patterns(site.id)
+    for expired in (["union"], ["sum", "hll"], ["sum", "hll", "union"]):
+        for kind in expired:
+            for k in all_keys(redis, patterns[kind]):
+                redis.delete(k)
+        again = get(client, key, "/api/v1/stats/summary", **rng)["current"]
+        assert (again["total"], again["uniques"]) == (18, 13), expired

@@ -9,13 +9,15 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from support import BROWSER_UA
+from support import BROWSER_UA, add_shares
 
 from share_service.accounts import api_keys
 from share_service.catalogue import store
 from share_service.catalogue.records import normalize
 from share_service.recommend import Recommender
 from share_service.storage import keyspace
+
+pytestmark = pytest.mark.both_backends
 
 HOST = "https://www.lequotidien.example"
 NOW = time.time()
@@ -132,7 +134,6 @@ def test_push_stores_and_skips_unchanged(client, redis):
     assert json.loads(record["tags"]) == ["Assemblée"]
     assert record["modified"] == "1793696400"
     assert (record["image_width"], record["source"]) == ("1200", "push")
-    assert redis.hget(keyspace.article_urls("default"), keyspace.article_id(canonical)) == canonical
 
     again = client.put("/api/v1/articles", json={"articles": [body]}, headers=headers)
     assert again.get_json()["changed"] == 0
@@ -246,7 +247,7 @@ def test_popularity_from_share_counters(app, client, redis, catalogue):
     site = app.config["SITES"]["default"]
     today = datetime.now(ZoneInfo(site.timezone)).strftime("%Y%m%d")
     glaciers = keyspace.article_id(RELATED[1]["url"])
-    redis.zadd(keyspace.top_day("default", today), {glaciers: 40})
+    add_shares(redis, "default", today, {glaciers: 40})
     items = recs(client, CURRENT["url"], debug=1, limit=10).get_json()["items"]
     by_url = {i["canonical_url"]: i["components"] for i in items}
     assert by_url[RELATED[1]["url"]]["popularity"] == 1.0
@@ -258,7 +259,7 @@ def test_unknown_article_falls_back_to_most_shared_then_newest(app, client, redi
     site = app.config["SITES"]["default"]
     today = datetime.now(ZoneInfo(site.timezone)).strftime("%Y%m%d")
     football = keyspace.article_id(UNRELATED[3]["url"])
-    redis.zadd(keyspace.top_day("default", today), {football: 12, keyspace.article_id(EXCLUDED["url"]): 99})
+    add_shares(redis, "default", today, {football: 12, keyspace.article_id(EXCLUDED["url"]): 99})
     response = recs(client, HOST + "/pas-encore-dans-le-catalogue.html", debug=1)
     assert response.status_code == 200
     data = response.get_json()
@@ -345,8 +346,8 @@ def test_impressions_and_clicks_give_the_dashboard_a_ctr(app, client, redis, cat
     assert (totals["rec_impression"], totals["rec_click"]) == ("2", "1")
 
 
-def test_redis_down_is_a_503_json_error(make_app, tmp_path):
-    app = make_app({"SITES": SITE, "REDIS_URL": f"unix://{tmp_path}/no-redis.sock"})
+def test_redis_down_is_a_503_json_error(make_app, dead_store):
+    app = make_app({"SITES": SITE, **dead_store})
     response = app.test_client().get("/api/v1/recommendations",
                                      query_string={"url": CURRENT["url"]})
     assert response.status_code == 503

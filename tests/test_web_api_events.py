@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import BROWSER_UA
+from support import BROWSER_UA, all_keys, key_count
 
 from share_service.counting import reads
 from share_service.storage import keyspace
+
+pytestmark = pytest.mark.both_backends
 
 A1 = "https://www.lequotidien.example/politique/2026/11/26/reformes"
 A2 = "https://www.lequotidien.example/sport/2026/11/26/match"
@@ -63,7 +65,7 @@ def test_visit_records_source_and_utm_triple(app, client, redis, flush):
     assert post(client, {"type": "visit", "url": A1, "network": "whatsapp",
                          "utm_medium": "social", "utm_campaign": "share"}).status_code == 204
     flush()
-    day = next(iter(redis.scan_iter("*}:t:*")))
+    day = next(iter(all_keys(redis, "*}:t:*")))
     assert redis.hgetall(day) == {"visit:whatsapp": "1", "utm:whatsapp|social|share": "1"}
 
 
@@ -100,7 +102,7 @@ def test_bad_events_4xx_nothing_counted(app, client, redis, body, status, code, 
     assert response.status_code == status
     assert response.json["error"]["code"] == code
     flush()
-    assert redis.dbsize() == 0
+    assert key_count(redis) == 0
 
 
 def test_one_bad_event_rejects_the_whole_batch(app, client, redis, flush):
@@ -108,7 +110,7 @@ def test_one_bad_event_rejects_the_whole_batch(app, client, redis, flush):
     response = post(client, {"events": [good, good | {"url": A2}, {"type": "copy", "url": "https://evil.example/"}]})
     assert response.status_code == 400
     flush()
-    assert redis.dbsize() == 0
+    assert key_count(redis) == 0
 
 
 @pytest.mark.parametrize("raw", [b"", b"{", b"{'type': 'copy'}", b"\xff\xfe{}", b"null", b"[1,2",
@@ -119,7 +121,7 @@ def test_malformed_json_400(app, client, redis, raw, flush):
     assert response.json["error"]["code"] in ("invalid_json", "invalid_event")
     assert "<script>" not in response.get_data(as_text=True)
     flush()
-    assert redis.dbsize() == 0
+    assert key_count(redis) == 0
 
 
 def test_oversize_body_413_json(app, client, redis, flush):
@@ -128,7 +130,7 @@ def test_oversize_body_413_json(app, client, redis, flush):
     assert response.status_code == 413
     assert response.json["error"]["code"] == "body_too_large"
     flush()
-    assert redis.dbsize() == 0
+    assert key_count(redis) == 0
 
 
 def test_get_is_not_allowed(client):
@@ -140,7 +142,7 @@ def test_bot_events_accepted_not_counted(app, client, redis, flush):
     response = post(client, {"type": "copy", "url": A1}, ua="python-requests/2.32.3")
     assert response.status_code == 204
     flush()
-    assert redis.keys("*}:t:*") == []
+    assert all_keys(redis, "*}:t:*") == []
 
 
 def test_visible_within_a_second_without_explicit_flush(app, client, redis):
@@ -194,8 +196,8 @@ def test_counts_cors_for_the_site_origin(client, redis):
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
-def test_events_and_counts_while_redis_is_down(make_app, redis, tmp_path):
-    app = make_app({"REDIS_URL": f"unix://{tmp_path}/dead.sock"})
+def test_events_and_counts_while_redis_is_down(make_app, redis, dead_store):
+    app = make_app(dead_store)
     client = app.test_client()
     assert post(client, {"type": "copy", "url": A1}).status_code == 204
     response = client.get("/api/v1/counts", query_string={"url": A1})

@@ -14,7 +14,7 @@ import secrets
 import time
 
 from ..errors import ApiError
-from ..storage import keyspace
+from ..storage import fanout, keyspace
 from .principals import Principal, check_role, check_sites, parse_sites, sites_field
 
 KEY_PREFIX = "ssk_"
@@ -48,10 +48,11 @@ def create_api_key(r, name: str, role: str = "viewer", sites=None, expires_days:
         "last_used": "",
         "revoked": "",
     }
-    pipe = r.pipeline()
-    pipe.hset(keyspace.api_key(digest), mapping=record)
-    pipe.hset(keyspace.api_keys(), record["id"], digest)
-    pipe.execute()
+    # The index first: a failure in between (a cluster master down) leaves at most an index
+    # entry without a key, which lists and authenticates as nothing; the raw key is only ever
+    # shown once both are written.
+    r.hset(keyspace.api_keys(), record["id"], digest)
+    r.hset(keyspace.api_key(digest), mapping=record)
     return raw, public_key(record)
 
 
@@ -81,10 +82,8 @@ def public_key(record: dict) -> dict:
 
 def list_api_keys(r) -> list[dict]:
     digests = r.hvals(keyspace.api_keys())
-    pipe = r.pipeline()
-    for digest in digests:
-        pipe.hgetall(keyspace.api_key(digest))
-    records = [public_key(rec) for rec in pipe.execute() if rec]
+    replies = fanout.run(r, [fanout.command("HGETALL", keyspace.api_key(d)) for d in digests])
+    records = [public_key(rec) for rec in replies if rec.get("id")]
     return sorted(records, key=lambda k: (k["created"] or 0, k["id"]))
 
 
@@ -93,11 +92,9 @@ def find_api_key(r, id_or_name: str) -> list[str]:
     index = r.hgetall(keyspace.api_keys())
     if id_or_name in index:
         return [index[id_or_name]]
-    pipe = r.pipeline()
     digests = list(index.values())
-    for digest in digests:
-        pipe.hget(keyspace.api_key(digest), "name")
-    return [d for d, name in zip(digests, pipe.execute(), strict=True) if name == id_or_name]
+    names = fanout.run(r, [fanout.command("HGET", keyspace.api_key(d), "name") for d in digests])
+    return [d for d, name in zip(digests, names, strict=True) if name == id_or_name]
 
 
 def revoke_api_key(r, id_or_name: str) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ..storage import keyspace
+from ..storage import fanout, keyspace
 
 LOGIN_WINDOW_SECONDS = 15 * 60
 
@@ -17,19 +17,20 @@ def _digest(value: str, secret: str = "") -> str:
 
 def login_blocked(r, email: str, address: str, secret: str, max_attempts: int) -> bool:
     """True when this account or this client address has used up its failed attempts."""
-    pipe = r.pipeline()
-    pipe.get(keyspace.login_attempts("acct", _digest(email.lower(), secret)))
-    pipe.get(keyspace.login_attempts("addr", _digest(address, secret)))
-    return any(int(v or 0) >= max_attempts for v in pipe.execute())
+    counts = fanout.run(r, [
+        fanout.command("GET", keyspace.login_attempts("acct", _digest(email.lower(), secret))),
+        fanout.command("GET", keyspace.login_attempts("addr", _digest(address, secret)))])
+    return any(int(v or 0) >= max_attempts for v in counts)
 
 
 def record_login_failure(r, email: str, address: str, secret: str) -> None:
-    pipe = r.pipeline()
+    calls = []
     for kind, value in (("acct", email.lower()), ("addr", address)):
         key = keyspace.login_attempts(kind, _digest(value, secret))
-        pipe.set(key, 0, ex=LOGIN_WINDOW_SECONDS, nx=True)  # the window starts at the 1st failure
-        pipe.incr(key)  # INCR keeps the TTL
-    pipe.execute()
+        # the window starts at the 1st failure; INCR keeps the TTL (one key: one master, in order)
+        calls += [fanout.command("SET", key, 0, "EX", LOGIN_WINDOW_SECONDS, "NX"),
+                  fanout.command("INCR", key)]
+    fanout.run(r, calls)
 
 
 def record_login_success(r, email: str, secret: str) -> None:

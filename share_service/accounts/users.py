@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from ..errors import ApiError
-from ..storage import keyspace
+from ..storage import fanout, keyspace
 from .principals import Principal, check_role, check_sites, parse_sites, sites_field
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
@@ -51,11 +51,13 @@ def create_user(r, email: str, password: str, role: str = "viewer", sites=None,
         "created": str(int(time.time())),
         "last_login": "",
     }
-    pipe = r.pipeline()
-    pipe.delete(keyspace.user(email))
-    pipe.hset(keyspace.user(email), mapping=record)
-    pipe.sadd(keyspace.users(), email)
-    pipe.execute()
+    # The index first: on a cluster the user and the index may live on two masters, and a
+    # failure in between must leave at most a listed address without a record (listed as
+    # nothing, created again by a retry), never a user that cannot be listed or deleted.
+    r.sadd(keyspace.users(), email)
+    flat = [item for pair in record.items() for item in pair]
+    fanout.run(r, [fanout.command("DEL", keyspace.user(email)),
+                   fanout.command("HSET", keyspace.user(email), *flat)])
     return public_user(record)
 
 
@@ -76,19 +78,15 @@ def get_user(r, email: str) -> dict | None:
 
 def list_users(r) -> list[dict]:
     emails = sorted(r.smembers(keyspace.users()))
-    pipe = r.pipeline()
-    for email in emails:
-        pipe.hgetall(keyspace.user(email))
-    return [public_user(rec) for rec in pipe.execute() if rec]
+    replies = fanout.run(r, [fanout.command("HGETALL", keyspace.user(e)) for e in emails])
+    return [public_user(rec) for rec in replies if rec.get("email")]
 
 
 def delete_user(r, email: str) -> bool:
     """Delete a user and end every session they hold. True when the user existed."""
     email = (email or "").strip().lower()
-    pipe = r.pipeline()
-    pipe.delete(keyspace.user(email))
-    pipe.srem(keyspace.users(), email)
-    existed, _ = pipe.execute()
+    existed = r.delete(keyspace.user(email))  # the record first (see create_user)
+    r.srem(keyspace.users(), email)
     if existed:
         # Sessions are keyed by a hash of their id; find this user's by scanning (rare: admin act).
         for key in r.scan_iter(match=keyspace.session("*"), count=500):

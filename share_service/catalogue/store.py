@@ -1,7 +1,9 @@
 """The article catalogue in Redis: atomic writes and reads of records. No Flask here.
 
 A record (validated by ``records.normalize``) is stored as the HASH ``keyspace.article(site,
-aid)`` with the fields of ``records.FIELDS``.
+aid)`` with the fields of ``records.FIELDS``. A site's whole catalogue (records, digests, change
+log, sources) is under the site's tag ``{site}``: one Redis Cluster slot, so a batch is written
+atomically with its change log (docs/storage.md: why it is not sharded like the counters).
 
 Writes go through one Lua script call (``lua/save.lua``) per batch: a record whose digest equals
 the stored one is skipped (a refresh finding the same item again re-indexes nothing); a changed
@@ -15,7 +17,7 @@ import json
 import secrets
 import time
 
-from ..storage import keyspace, scripts
+from ..storage import fanout, keyspace, scripts
 from .records import FIELDS, digest
 
 BATCH = 500          # records per script call
@@ -34,7 +36,7 @@ def save_articles(client, site_id: str, records: list[dict[str, str]]) -> list[s
     for record in records:
         by_aid[keyspace.article_id(record["url"])] = record
     base = [keyspace.catalogue_seq(site_id), keyspace.catalogue_changes(site_id),
-            keyspace.article_digests(site_id), keyspace.article_urls(site_id)]
+            keyspace.article_digests(site_id)]
     items = list(by_aid.items())
     changed: list[str] = []
     for start in range(0, len(items), BATCH):
@@ -42,7 +44,7 @@ def save_articles(client, site_id: str, records: list[dict[str, str]]) -> list[s
         argv: list[str] = [_epoch()]
         for aid, record in chunk:
             pairs = [(f, record.get(f, "")) for f in FIELDS]
-            argv += [aid, digest(record), record["url"], str(len(pairs))]
+            argv += [aid, digest(record), str(len(pairs))]
             for field, value in pairs:
                 argv += [field, value]
         out = SAVE(client, keys=base + [keyspace.article(site_id, aid) for aid, _ in chunk],
@@ -61,12 +63,11 @@ def delete_article(client, site_id: str, aid: str) -> bool:
 
 
 def get_articles(client, site_id: str, aids: list[str]) -> dict[str, dict[str, str]]:
-    """Records by id (one pipeline); unknown ids are left out."""
-    pipe = client.pipeline(transaction=False)
-    for aid in aids:
-        pipe.hgetall(keyspace.article(site_id, aid))
+    """Records by id (one round trip); unknown ids are left out."""
     out = {}
-    for aid, record in zip(aids, pipe.execute(), strict=True):
+    replies = fanout.run(client, [fanout.command("HGETALL", keyspace.article(site_id, aid))
+                                  for aid in aids])
+    for aid, record in zip(aids, replies, strict=True):
         if record:
             out[aid] = {(k.decode() if isinstance(k, bytes) else k):
                         (v.decode() if isinstance(v, bytes) else v) for k, v in record.items()}

@@ -1,9 +1,15 @@
-"""Readers of the counters (plain functions taking a Redis client; key names from keyspace.py)."""
+"""Readers of the counters (plain functions taking a Redis client; key names from keyspace.py).
+
+One article's counters live in its shard: one key, one call. The site's counters are the sum
+of its shards' parts (keyspace.SHARDS), read in one ``fanout.run`` (one round trip on one Redis,
+the masters in parallel on a cluster); its unique sharers are the union of the shards'
+HyperLogLogs.
+"""
 
 from __future__ import annotations
 
 from ..sharing import networks
-from ..storage import keyspace
+from ..storage import fanout, keyspace
 
 
 def parse_counters(fields: dict) -> dict[str, int]:
@@ -41,29 +47,65 @@ def article_day_counts(r, site: str, aid: str, day: str) -> dict[str, int]:
     return parse_counters(r.hgetall(keyspace.article_day(site, aid, day)))
 
 
+def _summed(r, keys: list[str]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for fields in fanout.run(r, [fanout.command("HGETALL", k) for k in keys]):
+        for name, value in fields.items():
+            total[name] = total.get(name, 0) + int(value)
+    return total
+
+
 def site_day_counts(r, site: str, day: str) -> dict[str, int]:
-    return parse_counters(r.hgetall(keyspace.site_day(site, day)))
+    """The site's counters of one local day (the sum of its shards')."""
+    return _summed(r, [keyspace.site_day(site, s, day) for s in range(keyspace.SHARDS)])
 
 
 def site_hour_counts(r, site: str, hour: str) -> dict[str, int]:
-    return parse_counters(r.hgetall(keyspace.site_hour(site, hour)))
+    return _summed(r, [keyspace.site_hour(site, s, hour) for s in range(keyspace.SHARDS)])
 
 
 def site_total_counts(r, site: str) -> dict[str, int]:
-    return parse_counters(r.hgetall(keyspace.site_totals(site)))
+    return _summed(r, [keyspace.site_totals(site, s) for s in range(keyspace.SHARDS)])
 
 
 def top_articles(r, site: str, day: str, network: str = "", limit: int = 10) -> list[dict]:
-    """The day's most shared articles: [{"aid", "url", "shares"}], best first."""
-    ranked = r.zrevrange(keyspace.top_day(site, day, network), 0, limit - 1, withscores=True)
-    if not ranked:
-        return []
-    urls = r.hmget(keyspace.article_urls(site), [aid for aid, _ in ranked])
-    return [{"aid": aid, "url": url, "shares": int(score)}
-            for (aid, score), url in zip(ranked, urls, strict=True)]
+    """The day's most shared articles: [{"aid", "url", "shares"}], best first (ties: the
+    greater id first). Exact: an article's day score lives in its shard alone, so the top
+    ``limit`` of the site is among the shards' top ``limit``."""
+    flat = fanout.run(r, [
+        fanout.command("ZREVRANGE", keyspace.top_day(site, s, day, network), 0, limit - 1,
+                       "WITHSCORES") for s in range(keyspace.SHARDS)])
+    ranked = sorted(((aid, int(float(score))) for rows in flat for aid, score in _pairs(rows)),
+                    key=lambda kv: (kv[1], kv[0]), reverse=True)[:limit]
+    urls = fanout.run(r, [fanout.command("HGET", keyspace.article_urls(site, keyspace.shard_of(aid)),
+                                         aid) for aid, _ in ranked])
+    return [{"aid": aid, "url": url, "shares": shares}
+            for (aid, shares), url in zip(ranked, urls, strict=True)]
+
+
+def _pairs(rows: list) -> list:
+    """(member, score) pairs of a WITHSCORES reply, flat or already paired (redis-py's reply
+    parsing differs between versions)."""
+    if rows and not isinstance(rows[0], list | tuple):
+        return list(zip(rows[::2], rows[1::2], strict=True))
+    return rows
 
 
 def unique_sharers(r, site: str, day: str, aid: str | None = None) -> int:
-    """Approximate number of distinct visitors who shared (anything / one article) that day."""
-    key = keyspace.uniques_article_day(site, aid, day) if aid else keyspace.uniques_day(site, day)
-    return int(r.pfcount(key))
+    """Approximate number of distinct visitors who shared (anything / one article) that day:
+    PFCOUNT of the article's set, or of the union of the site's shards' sets."""
+    if aid:
+        return int(r.pfcount(keyspace.uniques_article_day(site, aid, day)))
+    keys = [keyspace.uniques_day(site, s, day) for s in range(keyspace.SHARDS)]
+    return union_count(r, site, keys)
+
+
+def union_count(r, site: str, hll_keys: list[str]) -> int:
+    """PFCOUNT of the union of HyperLogLogs of a site that may live in several cluster slots:
+    one PFCOUNT on one Redis; on a cluster, their values are read (in parallel per master)
+    and merged in one slot (fanout.hll_union_counts)."""
+    if not fanout.is_cluster(r):
+        return int(r.pfcount(*hll_keys))
+    blobs = [b for b in fanout.run(r, [fanout.command("GET", k, raw=True) for k in hll_keys])
+             if b is not None]
+    return fanout.hll_union_counts(r, site, [(None, None, blobs)])[0]

@@ -1,6 +1,9 @@
 """Write-behind recorder: requests append events to a per-process buffer; a background thread
 writes them to Redis in one scripted batch per site (record.lua) every COUNTING_FLUSH_INTERVAL_MS,
-or sooner when COUNTING_FLUSH_MAX_EVENTS are waiting. Requests never wait for Redis.
+or sooner when COUNTING_FLUSH_MAX_EVENTS are waiting. Requests never wait for Redis. On a Redis
+Cluster a batch holds one shard's events (an article's shard is ``keyspace.shard_of(aid)``), so
+each call touches one slot. All the batches of a round go in one round trip (``storage.fanout``:
+one pipeline, or one per master of a cluster); each succeeds or fails on its own.
 
 Contract (``app.extensions["recorder"]``):
   * ``add(event, ip=None, user_agent=None)``: non-blocking. When ``event.visitor`` is empty it is
@@ -16,11 +19,13 @@ Contract (``app.extensions["recorder"]``):
 Nothing lost when Redis fails (docs/counting.md, "When Redis fails"):
 
 * Exactly once. Every batch gets, when it is formed, this process's ``producer`` id and the next
-  sequence number; it keeps both through retries and the spool. Batches of one slot are sent in
-  sequence order, one at a time, and record.lua stores the last sequence written per (slot,
-  producer) with the counts, atomically: a batch re-sent after an unanswered call that Redis did
-  run (a timeout, a frozen server resumed, a connection cut after the write) is skipped, as is
-  a spool file replayed twice. The per-event dedupe keys come on top, within their window.
+  sequence number; it keeps both through retries and the spool. Batches wait in one queue per
+  slot — (site, shard) on a cluster, (site) on one Redis — and the batches of one queue are sent
+  in sequence order, one at a time (a queue whose head failed waits, the others go on: a master
+  down stops only its shards). record.lua stores the last sequence written per (slot, producer)
+  with the counts, atomically: a batch re-sent after an unanswered call that Redis did run (a
+  timeout, a frozen server resumed, a connection cut after the write) is skipped, as is a spool
+  file replayed twice. The per-event dedupe keys come on top, within their window.
 * Bounded buffer. While Redis is unavailable (down, frozen, failing over) the events wait in
   memory, retried with a backoff up to RETRY_MAX_SECONDS, for as long as it takes. At most
   COUNTING_BUFFER_MAX_EVENTS wait per worker; past that new events are dropped (counted in
@@ -59,7 +64,7 @@ import redis
 
 from .. import metrics
 from ..config import instance_path
-from ..storage import keyspace, scripts
+from ..storage import fanout, keyspace, scripts
 from ..storage.client import UNAVAILABLE
 from . import clock
 from .events import SHARING, Event
@@ -101,10 +106,12 @@ class Batch:
 
 def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
                 retention_ttl: int, ttl_done=(), urls_done=()) -> Batch:
-    """The script call for ``events`` of one site. ``ttl_done``: per-day keys whose TTL this
-    process set recently (not asked again); ``urls_done``: article ids whose URL it recorded."""
+    """The script call for ``events`` of one site. Each event's keys are those of its
+    article's shard; on a Redis Cluster the recorder gives one shard's events only (one slot).
+    ``ttl_done``: per-day keys whose TTL this process set recently (not asked again);
+    ``urls_done``: article ids whose URL it recorded."""
     key_index: dict[str, int] = {}
-    key_list: list[str] = [keyspace.article_urls(site)]
+    key_list: list[str] = []
 
     def k(name: str) -> int:
         idx = key_index.get(name)
@@ -128,32 +135,35 @@ def build_batch(site: str, timezone: str, events: list[Event], dedupe_ttl: int,
     group_aids: list[str] = []
     event_args: list = []
     dedupe_keys: list[str] = []
-    site_keys: dict[tuple[str, str], tuple[int, ...]] = {}
+    site_keys: dict[tuple[int, str, str], tuple[int, ...]] = {}
 
     for ev in events:
         day, hour = clock.day_hour(timezone, ev.ts)
         gkey = (ev.type, ev.network, ev.method, ev.aid, day, hour, ev.utm)
         g = groups.get(gkey)
         if g is None:
-            sk = site_keys.get((day, hour))
-            if sk is None:
-                sk = site_keys[(day, hour)] = (
-                    kt(keyspace.site_day(site, day)), kt(keyspace.site_hour(site, hour)),
-                    k(keyspace.site_totals(site)))
+            shard = keyspace.shard_of(ev.aid)
+            sk = site_keys.get((shard, day, hour))
+            if sk is None:  # the shard's URL map and its part of the site's counters
+                sk = site_keys[(shard, day, hour)] = (
+                    k(keyspace.article_urls(site, shard)),
+                    kt(keyspace.site_day(site, shard, day)),
+                    kt(keyspace.site_hour(site, shard, hour)),
+                    k(keyspace.site_totals(site, shard)))
             share, sharing = ev.type == "share", ev.type in SHARING
             group_args += [
                 ev.field(), "utm:" + "|".join(ev.utm) if ev.utm else "", ev.aid,
-                "" if ev.aid in urls_done else ev.url,
+                "" if ev.aid in urls_done else ev.url, sk[0],
                 k(keyspace.article_totals(site, ev.aid)), kt(keyspace.article_day(site, ev.aid, day)),
-                *sk,
-                kt(keyspace.top_day(site, day)) if share else 0,
-                kt(keyspace.top_day(site, day, ev.network)) if share else 0,
-                kt(keyspace.uniques_day(site, day)) if sharing else 0,
+                *sk[1:],
+                kt(keyspace.top_day(site, shard, day)) if share else 0,
+                kt(keyspace.top_day(site, shard, day, ev.network)) if share else 0,
+                kt(keyspace.uniques_day(site, shard, day)) if sharing else 0,
                 kt(keyspace.uniques_article_day(site, ev.aid, day)) if sharing else 0,
             ]
             group_aids.append(ev.aid)
             g = groups[gkey] = len(groups) + 1
-        dedupe_keys.append(keyspace.dedupe(site, dedupe_digest(ev)))
+        dedupe_keys.append(keyspace.dedupe(site, ev.aid, dedupe_digest(ev)))
         event_args += (g, ev.visitor)
 
     argv: list = [dedupe_ttl, retention_ttl, len(wants_ttl), *wants_ttl, len(groups), *group_args,
@@ -176,14 +186,18 @@ if hasattr(os, "register_at_fork"):
 
 
 class _Pending:
-    """One script call's worth of events of one site, formed once, with the identity it keeps
-    through retries and the spool (``producer``, ``seq``)."""
+    """One script call's worth of events of one site (and one shard on a cluster: ``shard``;
+    None on one Redis), formed once, with the identity it keeps through retries and the spool
+    (``producer``, ``seq``)."""
 
-    __slots__ = ("site", "events", "producer", "seq", "created", "attempts", "held", "origin")
+    __slots__ = ("site", "shard", "events", "producer", "seq", "created", "attempts", "held",
+                 "origin")
 
     def __init__(self, site: str, events: list[Event], producer: str, seq: int,
-                 created: float | None = None, held: bool = False, origin: Path | None = None):
-        self.site, self.events, self.producer, self.seq = site, events, producer, seq
+                 created: float | None = None, held: bool = False, origin: Path | None = None,
+                 shard: int | None = None):
+        self.site, self.shard, self.events, self.producer, self.seq = (site, shard, events,
+                                                                       producer, seq)
         self.created = time.time() if created is None else created
         self.attempts = 0
         self.held = held      # waited for Redis (counted as buffered or spooled): "replayed"
@@ -233,7 +247,8 @@ class Recorder:
         self.producer = secrets.token_hex(8)  # this process's batches: (producer, 1, 2, ...)
         self._seq = 0
         self._buffer: collections.deque = collections.deque()
-        self._queue: collections.deque[_Pending] = collections.deque()
+        # one queue per slot: (site, shard) on a cluster, (site, None) on one Redis
+        self._queues: dict[tuple[str, int | None], collections.deque[_Pending]] = {}
         self._queued_events = 0
         self._claims: dict[Path, int] = {}  # claimed spool file -> its batches not yet done
         self._down_since: float | None = None  # monotonic time of the first failed write
@@ -363,40 +378,50 @@ class Recorder:
 
     # --- flushing ----------------------------------------------------------------------
     def _flush_locked(self, force: bool, scan: bool = True) -> int:
-        """Write the queued batches in order, then the buffer as new batches. A write that
-        fails as unavailable stops the round: the batch stays first in the queue (with its
-        identity) and the buffer is left alone until Redis answers again."""
+        """The buffer as new batches at the end of their slots' queues, then every queue
+        written in order. A write that fails as unavailable stops its queue only: the batch
+        stays first (with its identity) until its slot answers again."""
         now = time.monotonic()
         if not force and self._down_since is not None and now < self._retry_at:
             return 0
         if scan and self._down_since is None and now >= self._spool_scan_at:
             self._claim_spool()
         held = self._down_since is not None  # what the buffer holds waited for Redis
-        counted, ok = 0, True
-        if self._queue:
-            ok, counted = self._write_queue()
-        if ok:
-            ok = self._form_batches(held)
-            if ok:
-                ok, n = self._write_queue()
-                counted += n
-        if not ok:
+        formed = self._form_batches(held)
+        ok, counted = self._write_queues()
+        if not (ok and formed):
             self._failed()
         self._update_gauge()
         return counted
 
+    def _slot(self, event: Event) -> tuple[str, int | None]:
+        """The queue of an event's batches: its site, and its article's shard on a cluster (a
+        call may touch one slot there); one Redis takes a site's shards in one call."""
+        return event.site, keyspace.shard_of(event.aid) if self._cluster else None
+
+    @property
+    def _cluster(self) -> bool:
+        return fanout.is_cluster(self.client)
+
+    def _enqueue(self, pending: _Pending) -> None:
+        self._queues.setdefault((pending.site, pending.shard), collections.deque()).append(pending)
+        self._queued_events += len(pending.events)
+
+    def _queued(self) -> list[_Pending]:
+        return [pending for queue in self._queues.values() for pending in queue]
+
     def _form_batches(self, held: bool) -> bool:
-        """The buffer -> batches (per site, at most max_events each) at the end of the queue.
-        False when a salt could not be fetched (Redis unavailable): the events that need it
-        stay in the buffer."""
+        """The buffer -> batches (per slot, at most max_events each) at the end of their
+        queues. False when a salt could not be fetched (Redis unavailable): the events that
+        need it stay in the buffer."""
         buffer = self._buffer
         items = [buffer.popleft() for _ in range(len(buffer))]
-        by_site: dict[str, list[Event]] = {}
+        by_slot: dict[tuple[str, int | None], list[Event]] = {}
         waiting: list = []
         ok = True
         for item in items:
             if isinstance(item, Event):
-                by_site.setdefault(item.site, []).append(item)
+                by_slot.setdefault(self._slot(item), []).append(item)
                 continue
             if not ok:
                 waiting.append(item)
@@ -411,53 +436,74 @@ class Recorder:
                 self._note_failure(exc, len(items))
                 continue
             event.visitor = visitor_hash(salt, event.site, ip, agent)
-            by_site.setdefault(event.site, []).append(event)
+            by_slot.setdefault(self._slot(event), []).append(event)
         if waiting:  # back at the front, in their order, for the next round
             buffer.extendleft(reversed(waiting))
-        for site, events in by_site.items():
+        for (site, shard), events in by_slot.items():
             for start in range(0, len(events), self.max_events):
                 self._seq += 1
-                chunk = events[start:start + self.max_events]
-                self._queue.append(_Pending(site, chunk, self.producer, self._seq, held=held))
-                self._queued_events += len(chunk)
+                self._enqueue(_Pending(site, events[start:start + self.max_events],
+                                       self.producer, self._seq, held=held, shard=shard))
         return ok
 
-    def _write_queue(self) -> tuple[bool, int]:
-        """Write the queued batches in order; (all written?, events counted)."""
-        counted = 0
-        queue = self._queue
-        while queue:
-            pending = queue[0]
-            if time.time() - pending.created > self.max_age:
-                self._finish(queue.popleft())
-                self._drop("too_old", len(pending.events))
-                continue
+    def _write_queues(self) -> tuple[bool, int]:
+        """Write every queue in order: each round sends the head batch of every queue in one
+        round trip (``fanout``: the masters of a cluster answer together); a queue whose head
+        failed waits for the next flush, the others go on. (all written?, events counted)."""
+        counted, all_ok, wrote = 0, True, False
+        stopped: set[tuple[str, int | None]] = set()
+        while True:
+            heads: list[tuple[tuple[str, int | None], _Pending]] = []
+            for slot, queue in self._queues.items():
+                while queue and slot not in stopped:
+                    pending = queue[0]
+                    if time.time() - pending.created <= self.max_age:
+                        heads.append((slot, pending))
+                        break
+                    self._finish(queue.popleft())
+                    self._drop("too_old", len(pending.events))
+            if not heads:
+                break
+            self._refresh_memos()
+            calls = [self._call(pending) for _slot, pending in heads]
             try:
-                counted += self._write(pending)
-            except Exception as exc:  # noqa: BLE001 - sorted below; the thread must go on
+                replies = fanout.run(self.client, [call for _batch, call in calls],
+                                     raise_on_error=False)
+            except Exception as exc:  # noqa: BLE001 - no client at all (a cluster not up yet)
+                replies = [exc] * len(calls)
+            for (slot, pending), (batch, _call), reply in zip(heads, calls, replies, strict=True):
+                if not isinstance(reply, BaseException):
+                    wrote = True
+                    self._finish(self._queues[slot].popleft())
+                    counted += self._written(pending, batch, reply)
+                    if pending.held:
+                        self.replayed += len(pending.events)
+                        metrics.REPLAYED.inc(amount=len(pending.events))
+                    continue
                 pending.attempts += 1
-                if _transient(exc):
+                stopped.add(slot)
+                if _transient(reply):
+                    all_ok = False
                     if not pending.held:
                         pending.held = True
                         metrics.BUFFERED.inc(amount=len(pending.events))
-                    self._note_failure(exc, self.pending())
-                    return False, counted
-                if pending.attempts < POISON_ATTEMPTS:
+                    self._note_failure(reply, self.pending())
+                elif pending.attempts < POISON_ATTEMPTS:
+                    all_ok = False
                     log.warning("recorder batch of site %s failed (%s: %s); will retry",
-                                pending.site, type(exc).__name__, exc)
+                                pending.site, type(reply).__name__, reply)
                     self.failures += 1
-                    return False, counted
-                log.error("recorder batch of site %s dropped after %d failures: %s: %s",
-                          pending.site, pending.attempts, type(exc).__name__, exc)
-                self._finish(queue.popleft())
-                self._drop("error", len(pending.events))
-                continue
-            self._finish(queue.popleft())
-            if pending.held:
-                self.replayed += len(pending.events)
-                metrics.REPLAYED.inc(amount=len(pending.events))
+                else:
+                    log.error("recorder batch of site %s dropped after %d failures: %s: %s",
+                              pending.site, pending.attempts, type(reply).__name__, reply)
+                    self._finish(self._queues[slot].popleft())
+                    self._drop("error", len(pending.events))
+                    stopped.discard(slot)
+        for slot in [slot for slot, queue in self._queues.items() if not queue]:
+            del self._queues[slot]
+        if all_ok and wrote:
             self._recovered()
-        return True, counted
+        return all_ok, counted
 
     def _finish(self, pending: _Pending) -> None:
         """``pending`` left the queue (written or dropped)."""
@@ -471,25 +517,31 @@ class Recorder:
             else:
                 self._claims[origin] = left
 
-    def _write(self, pending: _Pending) -> int:
+    def _refresh_memos(self) -> None:
         if time.monotonic() - self._memo_since > REFRESH_SECONDS:
             self._ttl_done, self._urls_done = set(), {}
             self._memo_since = time.monotonic()
+
+    def _call(self, pending: _Pending) -> tuple[Batch, fanout.Call]:
+        """The record.lua call of a batch: its keys and the sequence key last (same hash tag,
+        the same slot as the batch's own keys), its arguments and (seq, seq_ttl) last."""
         site = pending.site
-        tz = self.sites[site].timezone
-        urls_done = self._urls_done.setdefault(site, set())
-        batch = build_batch(site, tz, pending.events, self.dedupe_ttl, self.retention_ttl,
-                            self._ttl_done, urls_done)
-        # the batch's sequence key shares the hash tag (the slot) of the batch's own keys
+        batch = build_batch(site, self.sites[site].timezone, pending.events, self.dedupe_ttl,
+                            self.retention_ttl, self._ttl_done,
+                            self._urls_done.setdefault(site, set()))
         seq_key = keyspace.batch_sequence(batch.keys[0], pending.producer)
-        counted, duplicates, expired, url_groups, already = RECORD(
-            self.client, keys=[*batch.keys, seq_key],
-            args=[*batch.argv, pending.seq, self.seq_ttl])
+        return batch, RECORD.call([*batch.keys, seq_key],
+                                  [*batch.argv, pending.seq, self.seq_ttl])
+
+    def _written(self, pending: _Pending, batch: Batch, reply) -> int:
+        """Note what a batch's script call answered; the number of events counted."""
+        counted, duplicates, expired, url_groups, already = reply
         if int(already):
             metrics.EVENTS.inc("already_recorded", amount=len(pending.events))
             return 0
         self._ttl_done.update(batch.keys[int(i) - 1] for i in expired)
-        urls_done.update(batch.group_aids[int(g) - 1] for g in url_groups)
+        self._urls_done.setdefault(pending.site, set()).update(
+            batch.group_aids[int(g) - 1] for g in url_groups)
         counted, duplicates = int(counted), int(duplicates)
         self.counted += counted
         self.duplicates += duplicates
@@ -552,13 +604,20 @@ class Recorder:
             if not batches:
                 self.spool.release(path)
                 continue
-            self._claims[path] = len(batches)
             n = 0
+            parts = 0
             for batch in batches:
-                self._queue.append(_Pending(batch.site, batch.events, batch.producer, batch.seq,
-                                            batch.created, held=True, origin=path))
+                # on a cluster a batch spooled by one Redis (every shard) splits by shard: each
+                # part keeps the batch's identity, checked per slot, so a replay is still once
+                by_slot: dict[tuple[str, int | None], list[Event]] = {}
+                for event in batch.events:
+                    by_slot.setdefault(self._slot(event), []).append(event)
+                for (site, shard), events in by_slot.items():
+                    self._enqueue(_Pending(site, events, batch.producer, batch.seq,
+                                           batch.created, held=True, origin=path, shard=shard))
+                    parts += 1
                 n += len(batch.events)
-            self._queued_events += n
+            self._claims[path] = parts
             log.warning("replaying %d events spooled by a stopped worker (%s)", n, path.name)
 
     def _spool_everything(self) -> None:
@@ -573,21 +632,20 @@ class Recorder:
                 no_salt += 1
         self._buffer.clear()
         if events:
-            by_site: dict[str, list[Event]] = {}
+            by_slot: dict[tuple[str, int | None], list[Event]] = {}
             for event in events:
-                by_site.setdefault(event.site, []).append(event)
-            for site, evs in by_site.items():
+                by_slot.setdefault(self._slot(event), []).append(event)
+            for (site, shard), evs in by_slot.items():
                 for start in range(0, len(evs), self.max_events):
                     self._seq += 1
-                    chunk = evs[start:start + self.max_events]
-                    self._queue.append(_Pending(site, chunk, self.producer, self._seq))
-                    self._queued_events += len(chunk)
+                    self._enqueue(_Pending(site, evs[start:start + self.max_events],
+                                           self.producer, self._seq, shard=shard))
         if no_salt:
             self._drop("no_salt", no_salt)
-        if not self._queue:
+        queued = self._queued()
+        if not queued:
             return
-        batches = [SpooledBatch(p.producer, p.seq, p.site, p.created, p.events)
-                   for p in self._queue]
+        batches = [SpooledBatch(p.producer, p.seq, p.site, p.created, p.events) for p in queued]
         spooled, dropped = self.spool.write(batches, self.producer)
         self.spooled += spooled
         if spooled:
@@ -599,5 +657,5 @@ class Recorder:
         for path in list(self._claims):  # their batches were written again, in the new file
             self.spool.release(path)
         self._claims.clear()
-        self._queue.clear()
+        self._queues.clear()
         self._queued_events = 0

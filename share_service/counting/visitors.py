@@ -21,7 +21,7 @@ import secrets
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from ..storage import keyspace
+from ..storage import fanout, keyspace
 
 
 def salt_expiry(label: str) -> int:
@@ -51,12 +51,11 @@ class SaltCache:
             return salt
         key = keyspace.daily_salt(label)
         candidate = secrets.token_hex(32)
-        pipe = client.pipeline(transaction=False)
         # a day already past its expiry (a late flush, a back-dated event) gets a short-lived salt
         expiry = max(salt_expiry(label), int(time.time()) + 600)
-        pipe.set(key, candidate, nx=True, exat=expiry)
-        pipe.get(key)
-        _created, value = pipe.execute()
+        _created, value = fanout.run(client, [
+            fanout.command("SET", key, candidate, "NX", "EXAT", expiry),
+            fanout.command("GET", key)])
         salt = bytes.fromhex(value)
         self._salts[label] = salt
         if len(self._salts) > 4:  # keep the few recent days only

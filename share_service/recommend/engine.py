@@ -6,7 +6,9 @@ A :class:`Recommender` lives once per worker process (the web layer keeps it in
 1. syncs the site's :class:`~.index.SiteIndex` with the catalogue's change log (one HMGET when
    nothing changed; only the changed articles otherwise — never a full rebuild);
 2. refreshes the site's recent share popularity at most every RECOMMEND_POPULARITY_TTL seconds
-   (the ``keyspace.top_day`` sets of the last RECOMMEND_POPULARITY_DAYS days);
+   (the ``keyspace.top_day`` sets of the last RECOMMEND_POPULARITY_DAYS days, weighted
+   1 / (1 + days ago) and added up inside Redis by ``lua/popular.lua``, one call per group of
+   shards; the POP_TOP best are kept);
 3. takes candidates: the articles closest in meaning (one matrix product over the site's
    sentence vectors, ``matrix.SlotVectors``) when the article has a vector and enough of the
    catalogue has one (method "semantic"), plus those sharing its strongest words (numpy over
@@ -38,7 +40,8 @@ from pathlib import Path
 
 from ..catalogue import store
 from ..sharing import urls
-from ..storage import keyspace
+from ..storage import fanout, keyspace, scripts
+from ..storage.client import UNAVAILABLE
 from . import scoring, text
 from .embedder import MODEL_ID
 from .index import SiteIndex
@@ -47,7 +50,8 @@ from .matrix import SlotVectors
 log = logging.getLogger("share_service.recommend")
 MAX_QUERY_TERMS = 24
 CANDIDATES = 60
-POP_TOP = 1000          # most-shared articles read per day
+POP_TOP = 1000          # most-shared articles kept (weighted shares of the last days)
+POPULAR = scripts.load(__file__, "popular")  # lua/popular.lua
 
 
 class Recommender:
@@ -138,21 +142,38 @@ class Recommender:
         if cached and cached[0] > now:
             return cached[1], cached[2], cached[3]
         today = datetime.fromtimestamp(now, site.tz).date()
-        pipe = client.pipeline(transaction=False)
-        for back in range(self.pop_days):
-            day = (today - timedelta(days=back)).strftime("%Y%m%d")
-            pipe.zrevrange(keyspace.top_day(site.id, day), 0, POP_TOP - 1, withscores=True)
-        totals: dict[str, float] = {}
-        for back, rows in enumerate(pipe.execute()):
-            weight = 1.0 / (1 + back)
-            for aid, score in rows:
-                totals[aid] = totals.get(aid, 0.0) + weight * float(score)
-        ranked = sorted(totals, key=lambda a: (-totals[a], a))
+        try:
+            totals = self._read_popularity(client, site, today)
+        except UNAVAILABLE as exc:
+            # A master holding some of the site's shards is down (a cluster): recommendations
+            # still come from the index and the catalogue; popularity is the last known one.
+            log.warning("share popularity of %s unavailable (%s): %s", site.id,
+                        type(exc).__name__, "kept the last one" if cached else "none for now")
+            if cached:
+                self.popularity[site.id] = (now + self.pop_ttl, *cached[1:])
+                return cached[1], cached[2], cached[3]
+            self.popularity[site.id] = (now + self.pop_ttl, 0, {}, [])
+            return 0, {}, []
+        ranked = list(totals)
         version = (cached[1] + 1) if cached else 1
         if cached and cached[2] == totals:
             version = cached[1]
         self.popularity[site.id] = (now + self.pop_ttl, version, totals, ranked)
         return version, totals, ranked
+
+    def _read_popularity(self, client, site, today) -> dict[str, float]:
+        """aid -> weighted shares of the last days, the POP_TOP best, best first."""
+        days = [(today - timedelta(days=back)).strftime("%Y%m%d") for back in range(self.pop_days)]
+        weights = [1.0 / (1 + back) for back in range(self.pop_days)]
+        calls = [POPULAR.call(
+            [keyspace.scratch(site.id, group[0]),
+             *(keyspace.top_day(site.id, shard, day) for day in days for shard in group)],
+            [POP_TOP, *(w for w in weights for _ in group)])
+            for group in fanout.shard_groups(client)]
+        scored = [(rows[i], float(rows[i + 1])) for rows in fanout.run(client, calls)
+                  for i in range(0, len(rows), 2)]
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        return dict(scored[:POP_TOP])
 
     # -- the answer ----------------------------------------------------------------------------
     def recommend(self, client, site, canonical_url: str, limit: int = 5, debug: bool = False,

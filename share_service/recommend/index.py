@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..storage import keyspace
+from ..storage import fanout, keyspace
 from . import text
 from .matrix import SlotVectors
 
@@ -368,11 +368,11 @@ class SiteIndex:
         bulk = self.bulk_synced = len(changes) >= BULK_THRESHOLD
         for start in range(0, len(changes), LOAD_CHUNK):
             chunk = changes[start:start + LOAD_CHUNK]
-            pipe = client.pipeline(transaction=False)
-            for aid, _ in chunk:
-                pipe.hmget(keyspace.article(self.site.id, aid), *INDEX_FIELDS)
+            replies = fanout.run(client, [
+                fanout.command("HMGET", keyspace.article(self.site.id, aid), *INDEX_FIELDS)
+                for aid, _ in chunk])
             found = []
-            for (aid, _), values in zip(chunk, pipe.execute(), strict=True):
+            for (aid, _), values in zip(chunk, replies, strict=True):
                 if values[0] is None:
                     self.remove(aid)
                 elif bulk:

@@ -2,11 +2,18 @@
 
 Everything is read from the counters the counting engine writes (key names: storage/keyspace.py):
 
-- ``keyspace.site_day`` / ``keyspace.site_hour``  HASH counter field -> count (site, local day / hour)
+- ``keyspace.site_day`` / ``keyspace.site_hour``  HASH counter field -> count (one shard of the
+  site, local day / hour)
 - ``keyspace.article_day``                    HASH counter field -> count (article, local day)
-- ``keyspace.top_day`` (+ network)            ZSET article id -> shares that day
+- ``keyspace.top_day`` (+ network)            ZSET article id -> shares that day (one shard)
 - ``keyspace.uniques_day`` / ``uniques_article_day``  HyperLogLogs of sharers
 - ``keyspace.article_urls`` / ``keyspace.article``  canonical URL / catalogue record (title)
+
+A site's counters are split over ``keyspace.SHARDS`` shards (by article). A site-wide query
+folds them in groups (``fanout.shard_groups``): all shards in one script call on one Redis, one
+call per shard on a Redis Cluster, the calls sent together (masters in parallel) and merged
+here: counters and top scores add up (an article counts in one shard only); unique sharers are
+the union of the shards' HyperLogLogs (``fanout.hll_union_counts``), never a sum.
 
 Counter fields: ``share:<network>``, ``copy``, ``qr``, ``native``, ``visit:<source>``,
 ``rec_impression``, ``rec_click`` (and ``rec_impression:<method>``, ``rec_click:<method>`` for
@@ -18,8 +25,8 @@ is the same number of days just before ``from``.
 
 Reads are folded inside Redis by three scripts (``lua/sum.lua``, ``series.lua``, ``top.lua``,
 each documenting its KEYS and ARGV), so each query is one
-round trip (two for top: titles) whose answer is a few dozen values, not thousands of hash
-fields. Days that are over ("closed") never change: their folded result is cached for an hour
+round trip (two for top: titles; two for a summary on a cluster: the unique sharers' union)
+whose answer is a few dozen values per group, not thousands of hash fields. Days that are over ("closed") never change: their folded result is cached for an hour
 (``keyspace.stats_sum_cache`` / ``stats_hll_cache`` / ``stats_series_cache`` / ``stats_top_cache``)
 and the open days (today) are always read live and merged in exactly. For top articles the
 top ``limit`` of (closed + today) is among the top ``limit`` of the cached closed union plus
@@ -44,7 +51,7 @@ from datetime import date, datetime, timedelta
 
 from ..counting.events import REC_METHODS
 from ..errors import ApiError
-from ..storage import keyspace, scripts
+from ..storage import fanout, keyspace, scripts
 from .params import Range, day_id
 
 HOURLY_MAX_DAYS = 7
@@ -155,87 +162,187 @@ def _span(days: list[date]) -> str:
 
 @dataclass
 class SumGroup:
-    """Counter hashes and HLLs to fold, split into closed (cacheable) and open parts."""
+    """Counter hashes and HLLs to fold, split into closed (cacheable) and open parts. With a
+    cache, the closed keys may be left out (``need``: how many there are): the script asks for
+    them (answers -1) only when the cache must be built."""
 
     closed_hashes: list[str]
     closed_hlls: list[str]
     open_hashes: list[str]
     open_hlls: list[str]
     cache: tuple[str, str] | None = None  # (sum cache key, HLL cache key)
+    need: int = 0
 
 
-def _sum_call(r, groups: list[SumGroup], client=None):
-    """Queue (or run) the SUM script over ``groups``."""
+def _sum_call(groups: list[SumGroup], mode: str = "count") -> fanout.Call:
+    """The SUM script call over ``groups`` (all in one slot). ``mode`` (lua/sum.lua): "count"
+    answers each group's unique sharers (PFCOUNT: one Redis); "values" the values of its open
+    days' HyperLogLogs instead, to be counted with the other shards' (a cluster);
+    "values+closed" also its closed days' union."""
     key_list: list[str] = []
-    argv: list = [len(groups), CACHE_SECONDS]
+    argv: list = [len(groups), CACHE_SECONDS, mode]
     for grp in groups:
-        use_cache = grp.cache is not None and bool(grp.closed_hashes)
+        use_cache = grp.cache is not None and grp.need > 0
         if use_cache:
             key_list += list(grp.cache)
         key_list += grp.closed_hashes + grp.closed_hlls + grp.open_hashes + grp.open_hlls
         argv += [1 if use_cache else 0, len(grp.closed_hashes), len(grp.closed_hlls),
-                 len(grp.open_hashes), len(grp.open_hlls)]
-    return SUM(client or r, keys=key_list, args=argv)
+                 len(grp.open_hashes), len(grp.open_hlls), grp.need]
+    return SUM.call(key_list, argv, raw=mode != "count")
 
 
-def _sum_result(raw) -> list[tuple[dict, int]]:
+def _cached_run(r, build) -> list:
+    """Run the calls ``build(with_closed)`` makes, first without the closed days' keys (their
+    folded result is cached: the usual case, a small request); the calls answered -1 (a cache
+    to build) are sent again with them."""
+    replies = fanout.run(r, build(False))
+    again = [i for i, reply in enumerate(replies) if reply == -1]
+    if again:
+        full = build(True)
+        for i, reply in zip(again, fanout.run(r, [full[i] for i in again]), strict=True):
+            replies[i] = reply
+    return replies
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _sum_result(raw) -> list[tuple]:
+    """[(field -> sum as text, PFCOUNT)] per group of a SUM reply ("count"), or
+    [(field -> sum as text, [open HyperLogLog values], closed value or b"")] ("values")."""
     out = []
-    for flat, pf in raw:
-        out.append(({flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}, int(pf)))
+    for flat, *rest in raw:
+        out.append(({_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}, *rest))
     return out
+
+
+def _add_sums(into: dict[str, int], sums: dict) -> dict[str, int]:
+    for name, value in sums.items():
+        into[name] = into.get(name, 0) + int(value)
+    return into
 
 
 SERIES_COLUMNS = ("total", "copy", "qr", "native", "clickbacks", "rec_impression", "rec_click")
 
 
-def _series_call(r, closed: list[str], open_: list[str], network: str | None,
-                 cache: str | None = None, client=None):
-    use_cache = cache is not None and bool(closed)
+def _series_call(closed: list[str], open_: list[str], network: str | None, per_point: int,
+                 cache: str | None = None, need: int | None = None) -> fanout.Call:
+    """The SERIES script call; with a cache, ``closed`` may be left out (``need``: how many
+    closed hashes the cache stands for)."""
+    need = len(closed) if need is None else need
+    use_cache = cache is not None and need > 0
     key_list = ([cache] if use_cache else []) + closed + open_
-    args = [network or "", "1" if use_cache else "0", len(closed), CACHE_SECONDS]
-    return SERIES(client or r, keys=key_list, args=args)
+    args = [network or "", "1" if use_cache else "0", len(closed), CACHE_SECONDS, per_point, need]
+    return SERIES.call(key_list, args)
 
 
-def _series_result(text: str, count: int) -> list[dict]:
-    lines = text.split("\n") if count else []
-    if len(lines) != count:
-        raise RuntimeError(f"series script answered {len(lines)} lines for {count} keys")
-    points = []
-    for line in lines:
-        parts = line.split(" ")
-        point = {name: int(v) for name, v in zip(SERIES_COLUMNS, parts[:7], strict=True)}
-        nets = {}
-        if parts[7]:
-            for pair in parts[7].split(","):
-                net, n = pair.split("=")
-                nets[net] = int(n)
-        point["networks"] = dict(sorted(nets.items()))
-        points.append(point)
-    return points
+def _series_result(texts: list[str], count: int) -> list[dict]:
+    """The points of SERIES replies (one per group of shards, the same points each): their
+    columns and networks added up."""
+    columns = [[0] * len(SERIES_COLUMNS) for _ in range(count)]
+    nets: list[dict[str, int]] = [{} for _ in range(count)]
+    for text in texts:
+        lines = text.split("\n") if count else []
+        if len(lines) != count:
+            raise RuntimeError(f"series script answered {len(lines)} lines for {count} points")
+        for total, point_nets, line in zip(columns, nets, lines, strict=True):
+            parts = line.split(" ")
+            for c in range(len(SERIES_COLUMNS)):
+                total[c] += int(parts[c])
+            if parts[7]:
+                for pair in parts[7].split(","):
+                    net, n = pair.split("=")
+                    point_nets[net] = point_nets.get(net, 0) + int(n)
+    return [{**dict(zip(SERIES_COLUMNS, total, strict=True)), "networks": point_nets}
+            for total, point_nets in zip(columns, nets, strict=True)]
 
 
-def _period_group(site, period: Range, boundary: date) -> SumGroup:
-    closed = [d for d in period.dates() if d < boundary]
-    open_ = [d for d in period.dates() if d >= boundary]
+def _period_group(site, closed: list[str], open_: list[str], group: tuple[int, ...],
+                  with_closed: bool) -> SumGroup:
+    """The SUM group of a period's days (``closed`` and ``open_`` day ids) of some shards."""
+    part = fanout.group_shard(group)
+    given = closed if with_closed else []
     return SumGroup(
-        [keyspace.site_day(site.id, day_id(d)) for d in closed],
-        [keyspace.uniques_day(site.id, day_id(d)) for d in closed],
-        [keyspace.site_day(site.id, day_id(d)) for d in open_],
-        [keyspace.uniques_day(site.id, day_id(d)) for d in open_],
-        (keyspace.stats_sum_cache(site.id, _span(closed)), keyspace.stats_hll_cache(site.id, _span(closed)))
-        if closed else None,
+        [keyspace.site_day(site.id, s, d) for d in given for s in group],
+        [keyspace.uniques_day(site.id, s, d) for d in given for s in group],
+        [keyspace.site_day(site.id, s, d) for d in open_ for s in group],
+        [keyspace.uniques_day(site.id, s, d) for d in open_ for s in group],
+        (keyspace.stats_sum_cache(site.id, part, f"{closed[0]}-{closed[-1]}"),
+         keyspace.stats_hll_cache(site.id, part, f"{closed[0]}-{closed[-1]}")) if closed else None,
+        len(closed) * len(group),
     )
+
+
+def _periods(r, site, periods: list[Range], boundary: date) -> list[tuple[dict, int]]:
+    """(field -> sum, unique sharers) of each period of the site: one SUM call per group of
+    shards (fanout: one round trip, masters in parallel); on a cluster the shards' unique
+    sharers are then merged as HyperLogLogs (one more call)."""
+    groups = fanout.shard_groups(r)
+    days = [([day_id(d) for d in p.dates() if d < boundary],
+             [day_id(d) for d in p.dates() if d >= boundary]) for p in periods]
+
+    def calls(mode: str):
+        def build(with_closed: bool) -> list[fanout.Call]:
+            return [_sum_call([_period_group(site, closed, open_, g, with_closed)
+                               for closed, open_ in days], mode) for g in groups]
+        return build
+
+    sums: list[dict[str, int]] = [{} for _ in periods]
+    if len(groups) == 1:  # one Redis: one call folds every shard, PFCOUNT included
+        (reply,) = _cached_run(r, calls("count"))
+        counts = []
+        for i, (flat, pf) in enumerate(_sum_result(reply)):
+            _add_sums(sums[i], flat)
+            counts.append(int(pf))
+        return list(zip(sums, counts, strict=True))
+    # a cluster: one call per shard; the unique sharers of the open days (today) are counted
+    # with a union of the closed days over every shard, cached in the site's slot. A shard
+    # whose caches must be built (the first query of the hour) also answers its closed days'
+    # union, which then builds the site's.
+    replies = fanout.run(r, calls("values")(False))
+    cold = [i for i, reply in enumerate(replies) if reply == -1]
+    if cold:
+        full = calls("values+closed")(True)
+        for i, reply in zip(cold, fanout.run(r, [full[i] for i in cold]), strict=True):
+            replies[i] = reply
+    opened: list[list] = [[] for _ in periods]
+    closed_values: list[list] = [[] for _ in periods]
+    for reply in replies:
+        for i, (flat, values, closed) in enumerate(_sum_result(reply)):
+            _add_sums(sums[i], flat)
+            opened[i] += values
+            if closed:
+                closed_values[i].append(closed)
+    caches = [keyspace.stats_hll_union_cache(site.id, f"{closed[0]}-{closed[-1]}")
+              if closed else None for closed, _ in days]
+    if len(cold) == len(groups):  # every shard was cold: build the site's union now
+        return list(zip(sums, fanout.hll_union_counts(r, site.id, [
+            (c, b, v) for c, b, v in zip(caches, closed_values, opened, strict=True)]),
+            strict=True))
+    counts = fanout.hll_union_counts(r, site.id, [(c, None, v) for c, v in zip(caches, opened,
+                                                                              strict=True)])
+    if counts is None:  # the site's union expired before the shards' caches: build it
+        closed_values = [[] for _ in periods]
+        for reply in _cached_run(r, calls("values+closed")):
+            for i, (_flat, _values, closed) in enumerate(_sum_result(reply)):
+                if closed:
+                    closed_values[i].append(closed)
+        counts = fanout.hll_union_counts(r, site.id, [
+            (c, b, v) for c, b, v in zip(caches, closed_values, opened, strict=True)])
+    return list(zip(sums, counts, strict=True))
 
 
 # --- summary ---------------------------------------------------------------------------------
 def summary(r, site, rng: Range, network: str | None = None,
             now: datetime | None = None) -> dict:
     """Headline figures of ``rng`` and of the previous period of the same length, with the
-    relative change of each (null when the previous value is 0). One round trip (SUM script)."""
+    relative change of each (null when the previous value is 0). One round trip (SUM script
+    per group of shards), two on a cluster (the unique sharers' union), one more when the
+    closed days' caches are built."""
     prev = rng.previous()
     boundary = open_from(site, now)
-    groups = [_period_group(site, rng, boundary), _period_group(site, prev, boundary)]
-    (cur_h, cur_u), (old_h, old_u) = _sum_result(_sum_call(r, groups))
+    (cur_h, cur_u), (old_h, old_u) = _periods(r, site, [rng, prev], boundary)
     cur, old = fold(empty_figures(), cur_h, network), fold(empty_figures(), old_h, network)
     cur["uniques"], old["uniques"] = cur_u, old_u
     finish(cur)
@@ -263,34 +370,51 @@ def summary(r, site, rng: Range, network: str | None = None,
 def timeseries(r, site, rng: Range, network: str | None = None,
                granularity: str | None = None, now: datetime | None = None) -> dict:
     """Figures per local day, or per local hour for ranges up to 7 days. One round trip
-    (SERIES script)."""
+    (SERIES script per group of shards)."""
     if granularity not in (None, "day", "hour"):
         raise ApiError("bad_granularity", "'granularity' must be day or hour.")
     if granularity == "hour" and rng.days > HOURLY_MAX_DAYS:
         raise ApiError("bad_granularity", f"Hourly series cover at most {HOURLY_MAX_DAYS} days.")
     hourly = granularity == "hour" or (granularity is None and rng.days <= HOURLY_MAX_DAYS)
     boundary = open_from(site, now)
-    labels, closed, open_ = [], [], []
+    labels: list[str] = []
+    points_of: list[tuple[bool, str]] = []  # (closed, hour or day id)
     for d in rng.dates():
-        target = closed if d < boundary else open_
-        if hourly:
-            for h in range(24):
+        for h in range(24) if hourly else (None,):
+            if h is None:
+                labels.append(d.isoformat())
+                points_of.append((d < boundary, day_id(d)))
+            else:
                 labels.append(f"{d.isoformat()}T{h:02d}:00")
-                target.append(keyspace.site_hour(site.id, f"{day_id(d)}{h:02d}"))
-        else:
-            labels.append(d.isoformat())
-            target.append(keyspace.site_day(site.id, day_id(d)))
+                points_of.append((d < boundary, f"{day_id(d)}{h:02d}"))
+    key = keyspace.site_hour if hourly else keyspace.site_day
     closed_days = [d for d in rng.dates() if d < boundary]
-    cache = (keyspace.stats_series_cache(site.id, _span(closed_days), "hour" if hourly else "day",
-                                     network or "") if closed_days else None)
-    points = _series_result(_series_call(r, closed, open_, network, cache), len(labels))
-    for label, point in zip(labels, points, strict=True):
-        point["t"] = label
-    points = [{"t": p["t"], "total": p["total"], "networks": p["networks"], "copy": p["copy"],
-               "qr": p["qr"], "native": p["native"], "clickbacks": p["clickbacks"],
-               "rec_impression": p["rec_impression"], "rec_click": p["rec_click"]} for p in points]
+    n_closed = sum(1 for is_closed, _ in points_of if is_closed)
+    groups = fanout.shard_groups(r)
+
+    def build(with_closed: bool) -> list[fanout.Call]:
+        calls = []
+        for group in groups:
+            closed = ([key(site.id, s, p) for is_closed, p in points_of if is_closed
+                       for s in group] if with_closed or not closed_days else [])
+            open_ = [key(site.id, s, p) for is_closed, p in points_of if not is_closed
+                     for s in group]
+            cache = (keyspace.stats_series_cache(site.id, fanout.group_shard(group),
+                                                 _span(closed_days), "hour" if hourly else "day",
+                                                 network or "") if closed_days else None)
+            calls.append(_series_call(closed, open_, network, len(group), cache,
+                                      n_closed * len(group)))
+        return calls
+
+    points = _series_result(_cached_run(r, build), len(labels))
+    out = []
+    for label, p in zip(labels, points, strict=True):
+        out.append({"t": label, "total": p["total"], "networks": dict(sorted(p["networks"].items())),
+                    "copy": p["copy"], "qr": p["qr"], "native": p["native"],
+                    "clickbacks": p["clickbacks"], "rec_impression": p["rec_impression"],
+                    "rec_click": p["rec_click"]})
     return {"site": site.id, **rng.as_dict(), "network": network, "timezone": site.timezone,
-            "granularity": "hour" if hourly else "day", "points": points}
+            "granularity": "hour" if hourly else "day", "points": out}
 
 
 # --- top articles ----------------------------------------------------------------------------
@@ -300,33 +424,49 @@ def top_scores(r, site, rng: Range, network: str | None = None, limit: int = 10,
                now: datetime | None = None) -> list[tuple[str, int]]:
     """[(article id, shares over the range)] best first (ties: higher id first), at most
     ``limit``. Exact: the closed days come from the cached union, the open days (today, and
-    any later day of the range) are merged in live."""
+    any later day of the range) are merged in live; an article's scores live in its shard
+    only, so the top ``limit`` of the site is among the top ``limit`` of each group of shards
+    (one TOP call per group, merged here)."""
     boundary = open_from(site, now)
     closed = [d for d in rng.dates() if d < boundary]
     open_days = [d for d in rng.dates() if d >= boundary]
     net = network or ""
-    cache = keyspace.stats_top_cache(site.id, _span(closed), net) if closed else ""
-    closed_keys = [keyspace.top_day(site.id, day_id(d), net) for d in closed]
-    open_keys = [keyspace.top_day(site.id, day_id(d), net) for d in open_days]
-    flat = TOP(
-        r, keys=[cache or keyspace.stats_top_cache(site.id, "none", net), *open_keys, *closed_keys],
-        args=[CACHE_SECONDS, limit, "1" if closed_keys else "0", len(open_keys)])
-    return [(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2) if flat[i]]
+    groups = fanout.shard_groups(r)
+
+    def build(with_closed: bool) -> list[fanout.Call]:
+        calls = []
+        for group in groups:
+            part = fanout.group_shard(group)
+            cache = keyspace.stats_top_cache(site.id, part, _span(closed) if closed else "none", net)
+            open_keys = [keyspace.top_day(site.id, s, day_id(d), net) for d in open_days
+                         for s in group]
+            closed_keys = [keyspace.top_day(site.id, s, day_id(d), net) for d in closed
+                           for s in group] if with_closed else []
+            calls.append(TOP.call([cache, *open_keys, *closed_keys],
+                                  [CACHE_SECONDS, limit, "1" if closed else "0", len(open_keys)]))
+        return calls
+
+    scored = [(flat[i], int(flat[i + 1])) for flat in _cached_run(r, build)
+              for i in range(0, len(flat), 2) if flat[i]]
+    scored.sort(key=lambda item: (item[1], item[0]), reverse=True)
+    return scored[:limit]
 
 
 def top(r, site, rng: Range, network: str | None = None, limit: int = 10,
         now: datetime | None = None) -> dict:
     """Top articles of the range with URL and title (from the catalogue when known)."""
     ranked = top_scores(r, site, rng, network, limit, now)
-    pipe = r.pipeline(transaction=False)
+    calls = []
     for aid, _ in ranked:
-        pipe.hget(keyspace.article_urls(site.id), aid)
-        pipe.hget(keyspace.article(site.id, aid), "title")
-    meta = pipe.execute() if ranked else []
+        calls.append(fanout.command("HGET", keyspace.article_urls(site.id, keyspace.shard_of(aid)),
+                                    aid))
+        calls.append(fanout.command("HMGET", keyspace.article(site.id, aid), "title", "url"))
+    meta = fanout.run(r, calls)
     items = []
     for i, (aid, shares) in enumerate(ranked):
-        items.append({"rank": i + 1, "id": aid, "url": meta[2 * i], "title": meta[2 * i + 1] or None,
-                      "shares": shares})
+        url, (title, catalogue_url) = meta[2 * i], meta[2 * i + 1]
+        items.append({"rank": i + 1, "id": aid, "url": url or catalogue_url,
+                      "title": title or None, "shares": shares})
     return {"site": site.id, **rng.as_dict(), "network": network, "timezone": site.timezone,
             "limit": limit, "items": items}
 
@@ -334,22 +474,24 @@ def top(r, site, rng: Range, network: str | None = None, limit: int = 10,
 # --- one article -----------------------------------------------------------------------------
 def article(r, site, canonical_url: str, rng: Range) -> dict:
     """One article over the range: daily series, networks, clickbacks, UTM breakdown, unique
-    sharers, plus all-time totals. One pipelined round trip (SERIES and SUM scripts)."""
+    sharers, plus all-time totals. One round trip (SERIES and SUM scripts: the article's keys
+    are in its shard; its title in the catalogue)."""
     aid = keyspace.article_id(canonical_url)
     dates = rng.dates()
     day_keys = [keyspace.article_day(site.id, aid, day_id(d)) for d in dates]
     hlls = [keyspace.uniques_article_day(site.id, aid, day_id(d)) for d in dates]
-    pipe = r.pipeline(transaction=False)
-    _series_call(r, [], day_keys, None, client=pipe)
-    _sum_call(r, [SumGroup([], [], day_keys, hlls)], client=pipe)
-    pipe.hgetall(keyspace.article_totals(site.id, aid))
-    pipe.hget(keyspace.article(site.id, aid), "title")
-    series_text, summed, totals, title = pipe.execute()
+    series_text, summed, totals, title = fanout.run(r, [
+        _series_call([], day_keys, None, 1),
+        _sum_call([SumGroup([], [], day_keys, hlls)]),
+        fanout.command("HGETALL", keyspace.article_totals(site.id, aid)),
+        fanout.command("HGET", keyspace.article(site.id, aid), "title")])
     ((range_hash, uniques),) = _sum_result(summed)
+    uniques = int(uniques)
     fig = fold(empty_figures(), range_hash)
     series = []
-    for d, p in zip(dates, _series_result(series_text, len(dates)), strict=True):
-        series.append({"t": d.isoformat(), "total": p["total"], "networks": p["networks"],
+    for d, p in zip(dates, _series_result([series_text], len(dates)), strict=True):
+        series.append({"t": d.isoformat(), "total": p["total"],
+                       "networks": dict(sorted(p["networks"].items())),
                        "copy": p["copy"], "qr": p["qr"], "native": p["native"],
                        "clickbacks": p["clickbacks"]})
     utm = {field[4:]: int(v) for field, v in range_hash.items() if field.startswith("utm:")}

@@ -1,9 +1,21 @@
-"""The service's one Redis connection: ``REDIS_URL``, else the embedded server (embedded.py).
+"""The service's one Redis client: a Redis Cluster (``REDIS_CLUSTER_NODES``), else one Redis
+(``REDIS_URL``), else the embedded server (embedded.py).
 
 :func:`connect` is what the app factory calls (through ``extensions.init_app``); the CLI, the
-benchmarks and the tests use :func:`from_url` for a client of their own. Timeouts are short
-(REDIS_SOCKET_TIMEOUT, REDIS_CONNECT_TIMEOUT): a slow or absent Redis must degrade answers,
-never hold a request.
+benchmarks and the tests use :func:`from_url` / :func:`cluster_client` for a client of their
+own. Timeouts are short (REDIS_SOCKET_TIMEOUT, REDIS_CONNECT_TIMEOUT): a slow or absent Redis
+must degrade answers, never hold a request.
+
+The cluster client is redis-py's ``RedisCluster``, with two of its defaults changed:
+
+* it connects (and reads the slot table) in its constructor and raises when no node answers:
+  :class:`ClusterClient` builds it on first use instead, so the app starts (links, pages and the
+  widget answer; reads 503) while the cluster is not reachable yet, and tries again at most
+  once per :attr:`ClusterClient.RETRY_SECONDS`;
+* it retries a failed call up to 10 times (redis-py 8) with an exponential backoff: seconds on
+  a down or frozen master. Here a call is not retried (``Retry(NoBackoff(), 0)``), so a call to
+  a down master fails at once and one to a frozen master after one socket timeout. The next
+  call goes to the refreshed slot table (a failed-over replica).
 
 :data:`UNAVAILABLE` lists the exceptions that mean "the store cannot answer now" (down,
 unreachable, timing out, loading, failing over): the web layer turns any of them into the one
@@ -25,7 +37,11 @@ from dataclasses import dataclass
 
 import redis
 from redis import exceptions as rex
+from redis.backoff import NoBackoff
 from redis.client import Pipeline
+from redis.cluster import ClusterNode, RedisCluster
+from redis.connection import parse_url
+from redis.retry import Retry
 
 from .. import metrics
 from . import keyspace
@@ -44,6 +60,7 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     rex.ClusterDownError,
     rex.MasterDownError,
     rex.ClusterError,
+    rex.SlotNotCoveredError,  # a cluster slot that no master serves (not a RedisError)
 )
 
 
@@ -142,14 +159,139 @@ def binary(client: redis.Redis) -> redis.Redis:
     reply as UTF-8): for binary values such as packed vectors. One per client, kept while the
     client lives."""
     twin = _BINARY.get(client)
-    if twin is None:
+    if twin is None and isinstance(client, ClusterClient):
+        twin = _BINARY[client] = ClusterClient(client.nodes,
+                                               **{**client.kwargs, "decode_responses": False})
+    elif twin is None:
         pool = client.connection_pool
         kwargs = dict(pool.connection_kwargs, decode_responses=False)
-        twin = redis.Redis(connection_pool=redis.ConnectionPool(
-            connection_class=pool.connection_class, max_connections=pool.max_connections,
-            **kwargs))
+        breaker = getattr(client, "breaker", None)  # the same breaker: one server, one state
+        twin = (redis.Redis if breaker is None else GuardedRedis)(
+            connection_pool=redis.ConnectionPool(
+                connection_class=pool.connection_class, max_connections=pool.max_connections,
+                **kwargs))
+        if breaker is not None:
+            twin.breaker = breaker
         _BINARY[client] = twin
     return twin
+
+
+def parse_nodes(entries) -> tuple[list[tuple[str, int]], dict]:
+    """REDIS_CLUSTER_NODES -> ([(host, port)], connection options). An entry is ``host:port``
+    or a URL ``redis://`` / ``rediss://[user:password@]host:port[?ssl_cert_reqs=...]``; the
+    options of the first URL (TLS, credentials, query options) apply to every node."""
+    nodes: list[tuple[str, int]] = []
+    options: dict | None = None
+    for raw in entries:
+        entry = raw.strip()
+        if not entry:
+            continue
+        if "://" in entry:
+            if not entry.startswith(("redis://", "rediss://")):
+                raise ValueError(f"{entry!r}: a cluster node URL starts with redis:// or rediss://")
+            parsed = parse_url(entry)
+            host, port = parsed.pop("host", None), parsed.pop("port", 6379)
+            if parsed.pop("db", 0) not in (0, None):
+                raise ValueError(f"{entry!r}: a Redis Cluster has only database 0")
+            if options is None:
+                options = parsed
+        else:
+            host, _, port = entry.rpartition(":")
+            host = host.strip("[]")
+        try:
+            port = int(port)
+        except (TypeError, ValueError):
+            raise ValueError(f"{entry!r}: expected host:port") from None
+        if not host or not 0 < port < 65536:
+            raise ValueError(f"{entry!r}: expected host:port")
+        nodes.append((host, port))
+    if not nodes:
+        raise ValueError("no cluster node given")
+    return nodes, options or {}
+
+
+class ClusterClient:
+    """redis-py's ``RedisCluster``, built on first use (see the module docstring). Every
+    attribute is the real client's; :meth:`cluster` returns that client, building it if
+    needed, or raises ``redis.ConnectionError`` while no node answers."""
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, nodes: list[tuple[str, int]], **kwargs):
+        self.nodes = list(nodes)
+        self.kwargs = kwargs
+        self._client: RedisCluster | None = None
+        self._failed_at: float | None = None
+        self._error: Exception | None = None
+        self._lock = threading.Lock()
+
+    def cluster(self) -> RedisCluster:
+        client = self._client
+        if client is not None:
+            return client
+        with self._lock:
+            if self._client is None:
+                now = time.monotonic()
+                if self._failed_at is not None and now - self._failed_at < self.RETRY_SECONDS:
+                    raise rex.ConnectionError(f"Redis Cluster unreachable: {self._error}")
+                try:
+                    # fresh ClusterNode objects: a node keeps the connection it was first given
+                    self._client = RedisCluster(
+                        startup_nodes=[ClusterNode(h, p) for h, p in self.nodes], **self.kwargs)
+                except (rex.RedisClusterException, rex.RedisError, OSError) as exc:
+                    self._failed_at, self._error = now, exc
+                    raise rex.ConnectionError(f"Redis Cluster unreachable: {exc}") from exc
+            return self._client
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.cluster(), name)
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def __repr__(self) -> str:
+        state = "connected" if self._client is not None else "not connected yet"
+        return f"<ClusterClient {','.join(f'{h}:{p}' for h, p in self.nodes)} ({state})>"
+
+
+def cluster_client(nodes, socket_timeout: float = 0.5, connect_timeout: float = 0.5,
+                   decode_responses: bool = True) -> ClusterClient:
+    """A (lazily connected) cluster client for REDIS_CLUSTER_NODES ``nodes`` (a list of
+    ``host:port`` or URLs, see :func:`parse_nodes`)."""
+    addresses, options = parse_nodes(nodes)
+    options.setdefault("socket_timeout", socket_timeout)
+    options.setdefault("socket_connect_timeout", connect_timeout)
+    return ClusterClient(
+        addresses,
+        decode_responses=decode_responses,
+        health_check_interval=30,
+        retry=Retry(NoBackoff(), 0),
+        # Serve the slots that are up when a master without a replica is down (the server's
+        # cluster-require-full-coverage decides whether the others keep answering).
+        require_full_coverage=False,
+        # Refresh the slot table from the nodes given, never from addresses discovered once:
+        # a managed service's configuration endpoint (a DNS name) stays the way in.
+        dynamic_startup_nodes=False,
+        **options,
+    )
+
+
+def is_cluster(client) -> bool:
+    """True for a cluster client (``ClusterClient`` or a plain ``RedisCluster``)."""
+    return isinstance(client, ClusterClient | RedisCluster)
+
+
+def real_cluster(client) -> RedisCluster:
+    """The ``RedisCluster`` behind a cluster client (built now if needed)."""
+    return client.cluster() if isinstance(client, ClusterClient) else client
 
 
 @dataclass
@@ -157,15 +299,26 @@ class Connection:
     """The app's store (``app.extensions["storage"]``): the client, and the embedded server when
     this process started one."""
 
-    client: redis.Redis
+    client: redis.Redis | ClusterClient
     url: str
     timeout: float
     embedded: EmbeddedRedis | None = None
 
+    def health(self, budget: float = 1.0) -> dict:
+        """``{"redis": "ok" | "degraded" | "down"}`` within about ``budget`` seconds; on a
+        cluster also ``masters``: {"up", "total"} (every master PINGed at once: "degraded" when
+        some answer). Readiness must tell the truth: one Redis is asked on a connection of its
+        own (no breaker); a frozen server cannot hold the caller longer than the budget."""
+        if is_cluster(self.client):
+            from .fanout import health  # fanout builds on this module
+
+            return health(self.client)
+        return {"redis": "ok" if self.ping(budget) else "down"}
+
     def ping(self, budget: float = 1.0) -> bool:
-        """Does Redis answer a PING within ``budget`` seconds? A client of its own (no breaker,
-        a fresh connection each time): readiness must tell the truth, and a frozen server must
-        not hold the caller longer than the budget."""
+        """Does one Redis answer a PING within ``budget`` seconds? (A cluster: :meth:`health`.)"""
+        if is_cluster(self.client):
+            return self.health(budget)["redis"] != "down"
         half = max(min(budget / 2, self.timeout), 0.05)
         probe = redis.Redis.from_url(self.url, socket_timeout=half, socket_connect_timeout=half,
                                      retry=None)
@@ -177,16 +330,29 @@ class Connection:
             probe.close()
 
 
+def client_for(settings, decode_responses: bool = True, socket_timeout: float | None = None,
+               breaker: bool = False):
+    """A new client of the store ``settings`` name (REDIS_CLUSTER_NODES, else REDIS_URL); with
+    ``breaker`` one Redis fails fast for REDIS_BREAKER_SECONDS after a failure (the app's
+    client). A cluster's calls are not retried: a down master fails at once."""
+    timeout = settings["REDIS_SOCKET_TIMEOUT"] if socket_timeout is None else socket_timeout
+    if settings["REDIS_CLUSTER_NODES"]:
+        return cluster_client(settings["REDIS_CLUSTER_NODES"], timeout,
+                              settings["REDIS_CONNECT_TIMEOUT"], decode_responses)
+    return from_url(settings["REDIS_URL"], timeout, settings["REDIS_CONNECT_TIMEOUT"],
+                    decode_responses,
+                    breaker_seconds=settings["REDIS_BREAKER_SECONDS"] if breaker else None)
+
+
 def connect(settings, instance: str) -> Connection:
-    """The store described by ``settings``; with no REDIS_URL the embedded server of the
-    ``instance`` folder is started (or reused) and owned by this process, and REDIS_URL is set
-    to its socket."""
+    """The store described by ``settings``: REDIS_CLUSTER_NODES (it wins), else REDIS_URL, else
+    the embedded server of the ``instance`` folder, started (or reused) and owned by this
+    process (REDIS_URL is then set to its socket)."""
     keyspace.configure(settings["REDIS_KEY_PREFIX"])
     embedded = None
-    url = settings["REDIS_URL"]
-    if not url:
+    if not settings["REDIS_CLUSTER_NODES"] and not settings["REDIS_URL"]:
         embedded = EmbeddedRedis(embedded_dir(instance)).start().stop_at_exit()
-        url = settings["REDIS_URL"] = embedded.url
-    client = from_url(url, settings["REDIS_SOCKET_TIMEOUT"], settings["REDIS_CONNECT_TIMEOUT"],
-                      breaker_seconds=settings["REDIS_BREAKER_SECONDS"])
-    return Connection(client, url, float(settings["REDIS_SOCKET_TIMEOUT"]), embedded)
+        settings["REDIS_URL"] = embedded.url
+    client = client_for(settings, breaker=True)
+    return Connection(client, settings["REDIS_URL"], float(settings["REDIS_SOCKET_TIMEOUT"]),
+                      embedded)

@@ -1,13 +1,16 @@
 """The one loader of Lua scripts: the only code that sends a script to Redis.
 
 Every script is a file ``<package>/lua/<name>.lua`` whose header documents its KEYS and ARGV.
-:func:`load` reads it once per process; a call runs ``EVALSHA`` and, only when the server
-answers NOSCRIPT (first use, a restarted or flushed server, another node of a cluster), loads
-the source with ``SCRIPT LOAD`` and runs it again. Queued in a pipeline, the pipeline loads any
-missing script before it runs.
+:func:`load` reads it once per process. A call runs ``EVALSHA``; only when the server answers
+NOSCRIPT (first use, a restarted or flushed server, another master of a cluster, a promoted
+replica) is the source sent, as ``EVAL``, which runs it and caches it on that server. On a
+cluster a call is routed by its keys, which must all be in one slot (one shard of one site,
+storage/keyspace.py); the script is never loaded on the other masters (one of them being down
+must not stop this one).
 
     RECORD = scripts.load(__file__, "record")      # counting/lua/record.lua
     counted, duplicates, ... = RECORD(client, keys=[...], args=[...])
+    results = fanout.run(client, [SUM.call(keys, args), SUM.call(other_keys, args)])
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from functools import cache
 from pathlib import Path
 
 from redis.client import Pipeline
-from redis.exceptions import NoScriptError
+from redis.exceptions import ClusterDownError, NoScriptError, SlotNotCoveredError
+
+from .fanout import Call
 
 
 class LuaScript:
@@ -32,15 +37,22 @@ class LuaScript:
         self.sha = hashlib.sha1(source.encode("utf-8")).hexdigest()
 
     def __call__(self, client, keys=(), args=()):
-        """Run on ``client`` (a client or a pipeline, where it is queued)."""
+        """Run on ``client`` (a client, a cluster client, or a one-Redis pipeline where it is
+        queued)."""
         if isinstance(client, Pipeline):
             client.scripts.add(self)
             return client.evalsha(self.sha, len(keys), *keys, *args)
         try:
-            return client.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            client.script_load(self.script)
-            return client.evalsha(self.sha, len(keys), *keys, *args)
+            try:
+                return client.evalsha(self.sha, len(keys), *keys, *args)
+            except NoScriptError:
+                return client.eval(self.script, len(keys), *keys, *args)
+        except SlotNotCoveredError as exc:  # not a RedisError: callers catch RedisError
+            raise ClusterDownError(str(exc)) from exc
+
+    def call(self, keys, args=(), raw: bool = False) -> Call:
+        """This script's call for ``fanout.run`` (``raw``: reply left as bytes)."""
+        return Call(("EVALSHA", self.sha, len(keys), *keys, *args), keys[0], self.script, raw)
 
     def __repr__(self) -> str:
         return f"<LuaScript {self.name} {self.sha[:8]}>"

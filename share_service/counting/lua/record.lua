@@ -1,19 +1,23 @@
 -- record.lua: count one batch of events of ONE site, atomically (share_service.counting.recorder).
+-- On a Redis Cluster a batch holds the events of one shard of the site (articles whose
+-- keyspace.shard_of is that shard): every key carries the shard's {hash tag}, one slot. On one
+-- Redis a batch holds every shard's events of the site (one call per flush, as before shards).
 --
--- KEYS: every key the batch touches, all named by share_service/keys.py and all carrying the
---       site's {hash tag} (one Redis Cluster slot): KEYS[1] is the aid -> canonical URL HASH;
---       then counter HASHes, top-article ZSETs and unique-sharer HyperLogLogs; then the N
+-- KEYS: every key the batch touches, all named by share_service/storage/keyspace.py and, on a
+--       cluster, all carrying the batch's shard {hash tag}: the shards' aid -> canonical URL
+--       HASHes, counter HASHes, top-article ZSETs and unique-sharer HyperLogLogs; then the N
 --       events' dedupe STRINGs, in event order (KEYS[D + j] for event j); the LAST key is the
 --       batch sequence STRING of the recorder that sent the batch (keyspace.batch_sequence).
 -- ARGV (flat, read left to right):
 --   dedupe_ttl      seconds: each event's dedupe key is SET NX EX dedupe_ttl
 --   retention_ttl   seconds: EXPIRE for per-day / per-hour keys
 --   T, then T key indexes     per-day keys whose TTL must be (re)set if written now
---   G, then G groups of 13: events of one group increment the same counters:
+--   G, then G groups of 14: events of one group increment the same counters:
 --        field       counter field, e.g. "share:facebook"
 --        utm_field   "utm:<source>|<medium>|<campaign>" or "" (article hashes only)
 --        member      the article id (top-set member)
 --        url         canonical URL to record under the article id, or "" (already recorded)
+--        u           index of the HASH (of the article's shard) where the URL is recorded
 --        t ad sd sh st   indexes of the HASHes: article totals, article day, site day,
 --                        site hour, site totals  -> HINCRBY field by the group's counted events
 --        top topnet      indexes of the day's top ZSETs (0: none) -> ZINCRBY member
@@ -58,7 +62,7 @@ local groups = {}
 for g = 1, tonumber(nextarg()) do
   groups[g] = {
     field = nextarg(), utm = nextarg(), member = nextarg(), url = nextarg(),
-    t = tonumber(nextarg()), ad = tonumber(nextarg()), sd = tonumber(nextarg()),
+    u = tonumber(nextarg()), t = tonumber(nextarg()), ad = tonumber(nextarg()), sd = tonumber(nextarg()),
     sh = tonumber(nextarg()), st = tonumber(nextarg()),
     top = tonumber(nextarg()), topnet = tonumber(nextarg()),
     uv = tonumber(nextarg()), uva = tonumber(nextarg()),
@@ -113,7 +117,7 @@ for g, grp in ipairs(groups) do
     if grp.uv > 0 then touched[grp.uv] = true end
     if grp.uva > 0 then touched[grp.uva] = true end
     if grp.url ~= '' then
-      redis.call('HSET', KEYS[1], grp.member, grp.url)
+      redis.call('HSET', KEYS[grp.u], grp.member, grp.url)
       url_groups[#url_groups + 1] = g
     end
   end

@@ -3,16 +3,23 @@
 -- into it exactly and answers only the top `limit`: the top `limit` of (closed + open) is among
 -- the top `limit` of the closed union plus every article shared on an open day.
 --
+-- One call folds a group of the site's shards (all of them on one Redis, one per call on a
+-- Redis Cluster): an article's scores live in its shard only, so the site's top `limit` is
+-- among the groups' top `limit` (merged by the caller).
+--
 -- KEYS[1]          cache key (ZSET union of the closed days)
--- KEYS[2 .. 1+O]   the open days' top ZSETs
--- KEYS[2+O ..]     the closed days' top ZSETs (read only when the cache must be built)
+-- KEYS[2 .. 1+O]   the open days' top ZSETs (every shard of the group)
+-- KEYS[2+O ..]     the closed days' top ZSETs (read only when the cache must be built; they
+--                  may be left out: if the cache does not exist, the script answers -1 and
+--                  the caller sends the call again with them)
 -- ARGV[1] cache TTL (seconds)   ARGV[2] limit   ARGV[3] "1" when the range has closed days
--- ARGV[4] O, the number of open days
+-- ARGV[4] O, the number of open days' ZSETs
 -- Returns {member, score, member, score, ...} best first (ties: the greater member first).
 local cache = KEYS[1]
 local closed = ARGV[3] == "1"
 local limit, nopen = tonumber(ARGV[2]), tonumber(ARGV[4])
 if closed and redis.call('EXISTS', cache) == 0 then
+  if #KEYS == 1 + nopen then return -1 end
   local days = {}
   for i = 2 + nopen, #KEYS do days[#days + 1] = KEYS[i] end
   redis.call('ZUNIONSTORE', cache, #days, unpack(days))

@@ -3,7 +3,8 @@
 * ``GET /healthz``: 200 while the process lives and answers. It never asks Redis: a load
   balancer or compose must not restart a healthy worker because Redis is down (the service
   degrades instead: links, pages, QR codes and the widget keep working, events wait).
-* ``GET /readyz``: 200 when Redis answers a PING within one second, else 503 (the one
+* ``GET /readyz``: 200 when Redis answers a PING within one second (on a cluster: at least one
+  master; ``"redis": "degraded"`` and the masters up when not all), else 503 (the one
   ``unavailable`` JSON error, with ``Retry-After``), with what this worker's recorder holds.
   A frozen Redis cannot hold it longer than the budget.
 * ``GET /metrics``: Prometheus text (share_service.metrics), summed over the gunicorn workers.
@@ -37,15 +38,17 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Readiness: Redis answers within READY_BUDGET."""
+    """Readiness: Redis answers within READY_BUDGET (on a cluster: every master, or some:
+    "degraded", still ready — the other shards count and answer)."""
     app = current_app
     recorder = app.extensions["recorder"]
-    if not app.extensions["storage"].ping(READY_BUDGET):
+    state = app.extensions["storage"].health(READY_BUDGET)
+    if state["redis"] == "down":
         error = StorageUnavailable("Redis does not answer: counts and statistics are unavailable "
                                    "(links, pages and the widget still work; events wait).")
-        error.extra = {"redis": "down", "pending_events": recorder.pending()}
+        error.extra = {**state, "pending_events": recorder.pending()}
         raise error
-    response = jsonify({"status": "ready", "redis": "ok", "pending_events": recorder.pending()})
+    response = jsonify({"status": "ready", **state, "pending_events": recorder.pending()})
     response.headers["Cache-Control"] = "no-store"
     return response
 
