@@ -257,7 +257,7 @@ def run_scenario(name: str, args) -> dict:
                 return {"scenario": name, "skipped": "no tests/redis_cluster.py (cluster support)"}
             cluster = LocalCluster(workdir / "cluster")
             cluster.start()
-            redis_env = {"SHARE_SERVICE_REDIS_CLUSTER_NODES": ",".join(cluster.startup_nodes)}
+            redis_env = {"SHARE_SERVICE_REDIS_CLUSTER_NODES": ",".join(cluster.nodes)}
         else:
             server = embedded.EmbeddedRedis(workdir / "redis", persistent=True).start()
             redis_env = {"REDIS_URL": server.url}
@@ -326,7 +326,7 @@ def _chaos(name, server, cluster, workdir, chaos):
             cluster.stop_node(0)
             log.append("cluster master 0 stopped")
             time.sleep(3)
-            cluster.restart_node(0)
+            cluster.start_node(0)
             log.append(f"cluster master 0 restarted after {time.monotonic() - t0:.1f} s")
 
     thread = threading.Thread(target=act, daemon=True)
