@@ -49,7 +49,7 @@ def _dim(value, strict: bool, field: str) -> str:
     if value in (None, ""):
         return ""
     if isinstance(value, bool) or not isinstance(value, (int, str)) or \
-            not str(value).isdigit() or not 0 < int(value) <= 20000:
+            not (str(value).isascii() and str(value).isdigit()) or not 0 < int(value) <= 20000:
         _bad(strict, field, "must be an integer between 1 and 20000")
         return ""
     return str(int(value))

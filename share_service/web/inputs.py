@@ -7,9 +7,12 @@ this service's public base URL, the (site, article) a request names (through the
 
 from __future__ import annotations
 
+import json
+
 from flask import current_app, request
 
 from ..config import Site
+from ..errors import ApiError
 from ..sharing import payload
 from ..sharing.articles import Article, Articles
 
@@ -31,6 +34,21 @@ def article(site: Site | None = None) -> Article:
     if site is not None:
         return articles().of_site(args.get("url", ""), site)
     return articles().resolve(args.get("url", ""), args.get("site") or None)
+
+
+def parse_json(raw: bytes):
+    """A request body parsed as JSON (UTF-8, -16 or -32). ApiError ``invalid_json`` (400) when it
+    is not JSON, not text, nested deeper than the parser's recursion limit (a 64 KiB body of
+    ``[[[[...`` is enough to reach it), or when a string holds a lone surrogate (``"\\ud800"``:
+    valid JSON, but no text: it could be neither stored nor encoded). Only an escape can make
+    one, so bodies without a backslash (nearly all) skip that check."""
+    try:
+        data = json.loads(raw)
+        if b"\\" in raw:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+        raise ApiError("invalid_json", "The body is not valid JSON text.") from exc
+    return data
 
 
 def share_payload_from_request() -> dict:
