@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from strategies import DANGEROUS
@@ -36,35 +37,55 @@ def redis_changes(redis) -> int:
     return int(redis.info("persistence")["rdb_changes_since_last_save"])
 
 
-def body_text(response) -> str:
-    data = response.get_data()
-    if response.headers.get("Content-Encoding") == "gzip":
+@dataclass
+class Answer:
+    """An answer, whichever client got it (werkzeug's test client or schemathesis)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    mimetype: str
+    text: str
+
+
+def answer(response) -> Answer:
+    if hasattr(response, "get_data"):  # werkzeug
+        data, headers = response.get_data(), list(response.headers.items())
+    else:  # schemathesis.Response: lower-case names, lists of values
+        data = response.content
+        headers = [(name, value) for name, values in response.headers.items() for value in values]
+    named = {name.lower(): value for name, value in headers}
+    if named.get("content-encoding") == "gzip":
         data = gzip.decompress(data)
-    return data.decode("utf-8", "replace")
+    mimetype = named.get("content-type", "").split(";")[0].strip().lower()
+    return Answer(response.status_code, headers, mimetype, data.decode("utf-8", "replace"))
+
+
+def body_text(response) -> str:
+    return answer(response).text
 
 
 def check_answer(response, *, html_errors: bool = False) -> None:
     """The properties every answer has (see the module docstring)."""
-    status = response.status_code
-    text = body_text(response)
+    got = answer(response)
+    status, text = got.status, got.text
     assert status < 500, f"{status}: {text[:500]}"
-    for name, value in response.headers.items():
+    for name, value in got.headers:
         assert "\r" not in value and "\n" not in value, (name, value)
         for marker in DANGEROUS:
             assert marker not in value, f"header {name} reflects {marker!r}: {value[:200]}"
-    if response.mimetype == "application/json":
+    if got.mimetype == "application/json":
         if text:
             json.loads(text)
     else:
         for marker in DANGEROUS:
-            assert marker not in text, f"{response.mimetype} body reflects {marker!r}"
-        if text.lstrip().startswith(("{", "[")) and response.mimetype == "text/html":
+            assert marker not in text, f"{got.mimetype} body reflects {marker!r}"
+        if text.lstrip().startswith(("{", "[")) and got.mimetype == "text/html":
             raise AssertionError("JSON served as text/html")
     if 400 <= status < 500:
         if html_errors:
-            assert response.mimetype == "text/html", (status, response.mimetype, text[:200])
+            assert got.mimetype == "text/html", (status, got.mimetype, text[:200])
         else:
-            assert response.mimetype == "application/json", (status, response.mimetype, text[:200])
+            assert got.mimetype == "application/json", (status, got.mimetype, text[:200])
             error = json.loads(text)["error"]
             assert isinstance(error["code"], str) and error["code"], error
             assert isinstance(error["message"], str) and error["message"], error
@@ -114,13 +135,19 @@ class Probe:
                 writes_on_refusal: bool = False, client=None):
         """One request; its answer checked. Unless ``writes_on_refusal`` (pages whose session
         is refreshed on every request), a 4xx must not have changed anything in Redis."""
-        flush_recorder(self.app)
-        before = redis_changes(self.redis)
         sent = {"User-Agent": BROWSER_UA}
         sent.update(headers or {})
-        response = (client or self.client).open(
+        return self.checked(lambda: (client or self.client).open(
             path, method=method, query_string=query, headers=sent, data=data,
-            content_type=content_type)
+            content_type=content_type), html_errors=html_errors,
+            writes_on_refusal=writes_on_refusal)
+
+    def checked(self, send, *, html_errors: bool = False, writes_on_refusal: bool = False):
+        """``send()`` (a request by any client) between two readings of Redis's change
+        counter; its answer checked."""
+        flush_recorder(self.app)
+        before = redis_changes(self.redis)
+        response = send()
         check_answer(response, html_errors=html_errors)
         if 400 <= response.status_code < 500 and not writes_on_refusal:
             flush_recorder(self.app)

@@ -19,7 +19,7 @@ from ..sharing.articles import Articles
 TYPES = ("share", "copy", "qr", "native", "visit", "rec_impression", "rec_click")
 SHARING = frozenset({"share", "copy", "qr", "native"})  # feed the "unique sharers" HyperLogLogs
 MAX_BATCH = 50
-UTM_VALUE = re.compile(r"^[a-z0-9_.-]{1,40}$")
+UTM_VALUE = re.compile(r"^[a-z0-9_.-]{1,40}\Z")
 
 
 @dataclass(slots=True)

@@ -36,8 +36,8 @@ ECC_LEVELS = {
     "Q": qrcode.constants.ERROR_CORRECT_Q,
     "H": qrcode.constants.ERROR_CORRECT_H,
 }
-_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-_INT = re.compile(r"^[0-9]{1,6}$")
+_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})\Z")
+_INT = re.compile(r"^[0-9]{1,6}\Z")
 _PATH_D = re.compile(rb'<path d="([^"]*)"')
 
 
