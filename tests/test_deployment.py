@@ -153,11 +153,6 @@ def test_compose_file_is_valid(docker_compose, name):
                           capture_output=True, text=True, timeout=60,
                           env={**os.environ, "SECRET_KEY": "", "SHARE_SERVICE_ALLOWED_HOSTS": ""})
     assert done.returncode == 0, done.stderr
-    resolved = subprocess.run([docker_compose, "-f", name, "config"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=60, check=True).stdout
-    web = yaml.safe_load(resolved)["services"]["web"]
-    assert web["command"] == GUNICORN_CMD
-    assert web["environment"]["SHARE_SERVICE_ALLOWED_HOSTS"] == "localhost,127.0.0.1"
 
 
 # --- what the compose files say ----------------------------------------------------------------------
