@@ -31,7 +31,7 @@ from strategies import (
     text_param,
 )
 
-from share_service.accounts import users
+from share_service.accounts import api_keys, users
 from share_service.web.guards import safe_next
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -153,3 +153,16 @@ def test_admin_forms(admin, path_form, data, csrf):
     assert response.status_code in (200, 303) or 400 <= response.status_code < 500
     if csrf != "valid" and response.status_code != 413:
         assert response.status_code == 400
+
+
+@pytest.mark.parametrize("expires", ["inf", "nan", "1e309", "-1", "0", "36501"])
+def test_a_key_expiry_out_of_range_is_refused(admin, redis, expires):
+    """Found by the long profile: float("inf") days made the key's expiry overflow (500)."""
+    token = csrf_of(body_text(page(admin, "/admin/keys")))
+    response = admin.request("POST", "/admin/keys", headers=HTML, html_errors=True,
+                             writes_on_refusal=True, data={
+                                 "name": "partenaire", "role": "viewer", "expires": expires,
+                                 "csrf_token": token})
+    assert response.status_code == 400
+    assert "36500" in body_text(response)
+    assert [k["name"] for k in api_keys.list_api_keys(redis)] == []

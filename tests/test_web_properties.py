@@ -92,6 +92,7 @@ REDIRECT_PARAMS = {"title": TITLES, "text": text_param(st.text(max_size=200)),
                                          huge(alphabet="a%", min_size=8000, max_size=9000)))
 @example(network="facebook", query="url=" + quote(GOOD) + "&url=https%3A%2F%2Fevil.example%2F")
 @example(network="mastodon", query="url=" + quote(GOOD) + "&instance=evil.example")
+@example(network="/evil.example", query="url=" + quote(GOOD))  # /s//evil.example: no 308
 def test_tracked_redirect(probe, network, query):
     response = probe.request("GET", "/s/" + quote(network, safe=""), query=query)
     assert response.status_code in (302, 400, 404, 414)
@@ -208,6 +209,7 @@ def test_widget_messages(probe, query):
 
 @given(slug=st.one_of(st.sampled_from(sorted(demo_content.BY_SLUG)), hostile_text(40)),
        query=ANY_QUERY, headers=HOST_HEADERS)
+@example(slug="/0", query="", headers={})  # /demo//0: no 308 to /demo/0
 def test_demo(probe, slug, query, headers):
     path = "/demo/" + quote(slug, safe="") if slug else "/demo"
     response = probe.request("GET", path, query=query, headers=headers)
