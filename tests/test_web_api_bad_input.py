@@ -111,6 +111,10 @@ def test_methods_other_than_get_are_405_json(client, redis):
     ("/api/v1/stats/summary", {"from": "2026-01-01\n"}, "bad_date"),
     ("/api/v1/stats/top", {"limit": " 5"}, "bad_limit"),
     ("/api/v1/stats/top", {"limit": "٣"}, "bad_limit"),
+    # an empty number is no number either (it was read as "the default")
+    ("/qr", {"url": GOOD, "size": ""}, "invalid_size"),
+    ("/api/v1/stats/top", {"limit": ""}, "bad_limit"),
+    ("/api/v1/recommendations", {"url": GOOD, "limit": ""}, "invalid_limit"),
 ])
 def test_values_are_read_whole(client, redis, path, query, code):
     from share_service.accounts import api_keys

@@ -53,7 +53,7 @@ class QrParams:
 
 def _int_param(args, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name)
-    if raw is None or raw == "":
+    if raw is None:  # an empty size= is no number: 400 like any other
         return default
     if not _INT.match(raw) or not low <= int(raw) <= high:
         raise ApiError(f"invalid_{name}", f"The '{name}' parameter must be a whole number "

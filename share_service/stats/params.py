@@ -85,7 +85,7 @@ def parse_network(raw: str | None) -> str | None:
 
 
 def parse_limit(raw: str | None, default: int = 10) -> int:
-    if raw in (None, ""):
+    if raw is None:  # an empty limit= is no number: 400 like any other
         return default
     if not (raw.isascii() and raw.isdigit()):  # int() would also take ' 5', '+5', '٣'
         raise ApiError("bad_limit", "'limit' must be an integer.")

@@ -29,7 +29,7 @@ def recommender():
 
 def _limit(raw: str | None) -> int:
     settings = current_app.config
-    if raw is None or raw == "":
+    if raw is None:  # an empty limit= is no number: 400 like any other
         return int(settings["RECOMMEND_DEFAULT_LIMIT"])
     maximum = int(settings["RECOMMEND_MAX_LIMIT"])
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
