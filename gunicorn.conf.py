@@ -1,9 +1,13 @@
 """gunicorn settings for share_service (``gunicorn -c gunicorn.conf.py wsgi:app``).
 
 Environment: BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers, default 2),
-GUNICORN_WORKER_CLASS (default sync), GUNICORN_THREADS (default 1).
+GUNICORN_WORKER_CLASS (default sync), GUNICORN_THREADS (default 1), GUNICORN_ACCESSLOG (a path,
+or - for stdout), FORWARDED_ALLOW_IPS (default 127.0.0.1), GUNICORN_CONTROL_SOCKET (the path of
+gunicorn's control socket for gunicornc; unset: none — its default, ~/.gunicorn/gunicorn.ctl, is
+not writable in the image and would be shared by every server of one user).
 
-* Redis: when neither REDIS_URL nor REDIS_CLUSTER_NODES is set, the master starts the embedded redis-server before forking
+* Redis: when no Redis is configured (neither REDIS_URL nor REDIS_CLUSTER_NODES, in the
+  environment or the settings file), the master starts the embedded redis-server before forking
   workers (they inherit REDIS_URL pointing at its socket) and stops it, saved, on exit.
 * Metrics: PROMETHEUS_MULTIPROC_DIR (default INSTANCE_PATH/metrics) is set here, before any
   worker imports prometheus_client, and emptied when the master starts; a dead worker's live
@@ -26,6 +30,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 graceful_timeout = 10
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or "gunicorn.ctl"
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
 
 _settings = load_settings()
 _instance = instance_path(_settings)
@@ -49,17 +55,19 @@ if _settings["LOG_FORMAT"] == "json":
 _embedded = None
 
 
+CONFIGURED_REDIS = ("REDIS_URL", "REDIS_CLUSTER_NODES")
+
+
 def on_starting(server):
     global _embedded
     for stale in METRICS_DIR.glob("*.db"):  # the previous master's workers
         stale.unlink()
-    if any(os.environ.get(name) for name in (
-            "REDIS_URL", "SHARE_SERVICE_REDIS_URL",
-            "REDIS_CLUSTER_NODES", "SHARE_SERVICE_REDIS_CLUSTER_NODES")):
+    if any(os.environ.get(name) or os.environ.get("SHARE_SERVICE_" + name)
+           for name in CONFIGURED_REDIS):
         return
     from share_service.storage import embedded
 
-    if _settings["REDIS_URL"] or _settings["REDIS_CLUSTER_NODES"]:
+    if any(_settings.get(name) for name in CONFIGURED_REDIS):
         return
     _embedded = embedded.EmbeddedRedis(embedded.embedded_dir(_instance)).start()
     os.environ["REDIS_URL"] = _embedded.url

@@ -17,12 +17,26 @@ import signal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from redis_cluster import LocalCluster, free_ports
 from support import flush_recorder
 
 from share_service import create_app
 from share_service.storage import client as storage_client
 from share_service.storage import embedded
+
+# Property tests (hypothesis): the suite's profile is deterministic (derandomized: the same
+# examples on every run and in CI) and moderate; `--hypothesis-profile long` (or
+# HYPOTHESIS_PROFILE=long) explores far more, randomly, keeping failures in .hypothesis/.
+# The apps and Redis of the function-scoped fixtures are shared by a test's examples on purpose
+# (each example checks its own answer and its own Redis writes).
+_QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
+          HealthCheck.filter_too_much]
+settings.register_profile("suite", max_examples=150, derandomize=True, database=None,
+                          deadline=None, suppress_health_check=_QUIET, print_blob=True)
+settings.register_profile("long", max_examples=3000, derandomize=False, deadline=None,
+                          suppress_health_check=_QUIET, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 # Test settings: the default site owns the article hosts the tests use.
 TEST_HOSTS = ["localhost", "127.0.0.1", "www.lequotidien.example", "lequotidien.example"]

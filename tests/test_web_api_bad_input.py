@@ -100,3 +100,34 @@ def test_methods_other_than_get_are_405_json(client, redis):
         response = client.post(endpoint, query_string={"url": GOOD})
         assert response.status_code == 405 and response.get_json()["error"]["code"]
     assert redis.dbsize() == 0
+
+
+# Validators anchored with "$" let a trailing line break through ("256\n" matched ^[0-9]+$); found
+# while fuzzing with schemathesis, now anchored at the very end.
+@pytest.mark.parametrize("path, query, code", [
+    ("/qr", {"url": GOOD, "size": "256\n"}, "invalid_size"),
+    ("/qr", {"url": GOOD, "border": "4\n"}, "invalid_border"),
+    ("/qr", {"url": GOOD, "fg": "#000\n"}, "invalid_color"),
+    ("/api/v1/stats/summary", {"from": "2026-01-01\n"}, "bad_date"),
+    ("/api/v1/stats/top", {"limit": " 5"}, "bad_limit"),
+    ("/api/v1/stats/top", {"limit": "٣"}, "bad_limit"),
+    # an empty number is no number either (it was read as "the default")
+    ("/qr", {"url": GOOD, "size": ""}, "invalid_size"),
+    ("/api/v1/stats/top", {"limit": ""}, "bad_limit"),
+    ("/api/v1/recommendations", {"url": GOOD, "limit": ""}, "invalid_limit"),
+])
+def test_values_are_read_whole(client, redis, path, query, code):
+    from share_service.accounts import api_keys
+
+    raw, _ = api_keys.create_api_key(redis, "reader", "viewer")
+    before = redis.dbsize()
+    response = client.get(path, query_string=query, headers={"X-Api-Key": raw})
+    assert_json_error(response, code)
+    assert redis.dbsize() == before
+
+
+def test_a_utm_value_with_a_line_break_is_refused(client, redis):
+    event = {"type": "visit", "url": GOOD, "network": "x", "utm_medium": "social\n",
+             "utm_campaign": "share"}
+    assert_json_error(client.post("/api/v1/events", json=event), "invalid_utm")
+    assert redis.dbsize() == 0

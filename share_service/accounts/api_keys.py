@@ -19,6 +19,7 @@ from .principals import Principal, check_role, check_sites, parse_sites, sites_f
 
 KEY_PREFIX = "ssk_"
 LAST_USED_GRANULARITY = 60  # seconds: last_used is rewritten at most this often per key
+MAX_EXPIRY_DAYS = 36500
 
 
 def _key_digest(raw_key: str) -> str:
@@ -33,8 +34,10 @@ def create_api_key(r, name: str, role: str = "viewer", sites=None, expires_days:
         raise ApiError("bad_name", "Give the key a name of 1 to 100 characters.")
     check_role(role)
     check_sites(sites, known_sites)
-    if expires_days is not None and expires_days <= 0:
-        raise ApiError("bad_expiry", "The expiry must be a positive number of days.")
+    # "not (0 < x <= max)" also refuses NaN and infinity (float("inf"), "1e309" from a form)
+    if expires_days is not None and not 0 < expires_days <= MAX_EXPIRY_DAYS:
+        raise ApiError("bad_expiry", "The expiry must be a positive number of days, at most "
+                                     f"{MAX_EXPIRY_DAYS}.")
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     digest = _key_digest(raw)
     now = int(time.time())

@@ -19,7 +19,7 @@ from ..errors import ApiError
 from ..storage import fanout, keyspace
 from .principals import Principal, check_role, check_sites, parse_sites, sites_field
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\Z")
 
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so that the answer takes as long.

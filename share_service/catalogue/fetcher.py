@@ -290,7 +290,7 @@ class Fetcher:
 
     def _read(self, response, url: str) -> bytes:
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes and \
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes and \
                 not response.headers.get("Content-Encoding"):
             raise FetchError("too_large", f"Content-Length {declared} exceeds "
                              f"{self.max_bytes} bytes", url)

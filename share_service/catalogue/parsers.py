@@ -19,6 +19,7 @@ import email.utils
 import html
 import io
 import json
+import math
 import re
 from datetime import UTC, datetime
 from xml.etree.ElementTree import ParseError
@@ -71,11 +72,11 @@ def parse_date(value) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)):
-        return int(value)
+        return int(value) if math.isfinite(value) else None  # JSON allows NaN and Infinity
     if hasattr(value, "tm_year"):
         return calendar.timegm(value)
     value = str(value).strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # '²'.isdigit() too, but int('²') fails
         return int(value)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -270,7 +271,7 @@ def _jsonld_objects(soup) -> list[dict]:
     for script in soup.find_all("script", attrs={"type": re.compile(r"ld\+json", re.I)}):
         try:
             data = json.loads(script.string or script.get_text() or "")
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):  # nested too deep for the parser
             continue
         stack = [data]
         while stack and len(objects) < 50:

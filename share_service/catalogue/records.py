@@ -25,7 +25,7 @@ MAX_TAGS = 30
 MAX_TAG = 80
 MAX_AUTHOR = 200
 MAX_PUSH_BATCH = 500
-_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}\Z")
 
 
 def _clip(value, limit: int) -> str:
@@ -48,8 +48,10 @@ def _bad(strict: bool, field: str, message: str):
 def _dim(value, strict: bool, field: str) -> str:
     if value in (None, ""):
         return ""
+    if isinstance(value, float) and value.is_integer():  # JSON's 640.0 is the integer 640
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, (int, str)) or \
-            not str(value).isdigit() or not 0 < int(value) <= 20000:
+            not (str(value).isascii() and str(value).isdigit()) or not 0 < int(value) <= 20000:
         _bad(strict, field, "must be an integer between 1 and 20000")
         return ""
     return str(int(value))
@@ -94,7 +96,8 @@ def normalize(raw: dict, site, source: str, strict: bool = False,
         value = raw.get(field)
         if value is None:
             return ""
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool) or (
+                strict and not isinstance(value, str)):  # feeds may give numbers; the API not
             _bad(strict, field, "must be a string")
             return ""
         if strict and len(str(value)) > limit:
@@ -122,11 +125,16 @@ def normalize(raw: dict, site, source: str, strict: bool = False,
             len(tags_raw) > MAX_TAGS or not all(isinstance(t, str) for t in tags_raw))):
         _bad(strict, "tags", f"must be a list of at most {MAX_TAGS} strings")
         tags_raw = []
+    if strict and any(len(t) > MAX_TAG for t in tags_raw):
+        _bad(strict, "tags", f"each tag has at most {MAX_TAG} characters")
     tags: list[str] = []
     for tag in tags_raw:
         tag = _clip(tag, MAX_TAG) if isinstance(tag, (str, int)) else ""
         if tag and tag.lower() not in (t.lower() for t in tags):
             tags.append(tag)
+    # checked (strict: 400) with or without an image; kept only with one
+    width = _dim(raw.get("image_width"), strict, "image_width")
+    height = _dim(raw.get("image_height"), strict, "image_height")
     lang = raw.get("lang") or ""
     lang = str(lang).strip().lower().replace("_", "-").split("-")[0]
     if lang and not _LANG_RE.match(lang):
@@ -139,8 +147,8 @@ def normalize(raw: dict, site, source: str, strict: bool = False,
         "title": title,
         "description": string("description", MAX_DESCRIPTION),
         "image": image.strip() if image else "",
-        "image_width": _dim(raw.get("image_width"), strict, "image_width") if image else "",
-        "image_height": _dim(raw.get("image_height"), strict, "image_height") if image else "",
+        "image_width": width if image else "",
+        "image_height": height if image else "",
         "section": string("section", MAX_SECTION),
         "tags": json.dumps(tags[:MAX_TAGS], ensure_ascii=False),
         "lang": lang or getattr(site, "lang", ""),

@@ -20,7 +20,7 @@ from ..sharing.articles import Articles
 TYPES = ("share", "copy", "qr", "native", "visit", "rec_impression", "rec_click")
 SHARING = frozenset({"share", "copy", "qr", "native"})  # feed the "unique sharers" HyperLogLogs
 MAX_BATCH = 50
-UTM_VALUE = re.compile(r"^[a-z0-9_.-]{1,40}$")
+UTM_VALUE = re.compile(r"^[a-z0-9_.-]{1,40}\Z")
 # How « Plus de contenu » chose its items (the recommendations answer's "method"): shared words
 # or semantic similarity. A rec_impression / rec_click carrying one is counted under the field
 # "<type>:<method>" (stats.queries.fold adds it to the type's total and to the method's own).

@@ -25,7 +25,7 @@ from ..errors import ApiError
 PARAMS = ("url", "title", "text", "hashtags", "via", "image")
 
 MASTODON_PICKER = "https://share.joinmastodon.org/"
-_INSTANCE_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_INSTANCE_RE = re.compile(r"^(?=.{4,253}\Z)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
 
 
 def q(value: str) -> str:
@@ -532,7 +532,7 @@ def get(network_id: str) -> Network | None:
     return _LOOKUP.get((network_id or "").strip().lower())
 
 
-_SHOWABLE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+_SHOWABLE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,40}\Z")
 
 
 def require(raw, *, channels: bool = False, status: int = 400) -> str:

@@ -36,8 +36,8 @@ ECC_LEVELS = {
     "Q": qrcode.constants.ERROR_CORRECT_Q,
     "H": qrcode.constants.ERROR_CORRECT_H,
 }
-_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-_INT = re.compile(r"^[0-9]{1,6}$")
+_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})\Z")
+_INT = re.compile(r"^[0-9]{1,6}\Z")
 _PATH_D = re.compile(rb'<path d="([^"]*)"')
 
 
@@ -53,7 +53,7 @@ class QrParams:
 
 def _int_param(args, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name)
-    if raw is None or raw == "":
+    if raw is None:  # an empty size= is no number: 400 like any other
         return default
     if not _INT.match(raw) or not low <= int(raw) <= high:
         raise ApiError(f"invalid_{name}", f"The '{name}' parameter must be a whole number "

@@ -17,7 +17,7 @@ MAX_RANGE_DAYS = 400
 DEFAULT_DAYS = 30
 MAX_LIMIT = 100
 MIN_YEAR, MAX_YEAR = 2000, 2100
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 
 
 # --- ranges ----------------------------------------------------------------------------------
@@ -85,12 +85,11 @@ def parse_network(raw: str | None) -> str | None:
 
 
 def parse_limit(raw: str | None, default: int = 10) -> int:
-    if raw in (None, ""):
+    if raw is None:  # an empty limit= is no number: 400 like any other
         return default
-    try:
-        limit = int(raw)
-    except ValueError as exc:
-        raise ApiError("bad_limit", "'limit' must be an integer.") from exc
+    if not (raw.isascii() and raw.isdigit()):  # int() would also take ' 5', '+5', '٣'
+        raise ApiError("bad_limit", "'limit' must be an integer.")
+    limit = int(raw)
     if not 1 <= limit <= MAX_LIMIT:
         raise ApiError("bad_limit", f"'limit' must be between 1 and {MAX_LIMIT}.")
     return limit

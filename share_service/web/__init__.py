@@ -31,6 +31,10 @@ def init_app(app) -> None:
     from .widget import views as widget
 
     app.session_interface = RedisSessionInterface(SESSION_PATHS)
+    # No redirect the service did not mean: werkzeug would answer /s//x or /demo//x with a 308 to
+    # the path with merged slashes; they are 404s like any other unknown path. (Set before the
+    # rules are added: each rule takes the map's setting when it is bound.)
+    app.url_map.merge_slashes = False
     for module in (meta, ops, links, redirect, events, counts, qr, widget, catalogue, stats,
                    dashboard, admin):
         app.register_blueprint(module.bp)

@@ -8,6 +8,8 @@ server-rendered « Plus de contenu » block a page asks for (``more``).
 
 from __future__ import annotations
 
+import json
+
 from flask import current_app, request
 
 from ..config import Site
@@ -35,6 +37,25 @@ def article(site: Site | None = None) -> Article:
     if site is not None:
         return articles().of_site(args.get("url", ""), site)
     return articles().resolve(args.get("url", ""), args.get("site") or None)
+
+
+def parse_json(raw: bytes):
+    """A request body parsed as JSON (UTF-8, -16 or -32). ApiError ``invalid_json`` (400) when it
+    is not JSON, not text, nested deeper than the parser's recursion limit (a 64 KiB body of
+    ``[[[[...`` is enough to reach it), or when a string holds a lone surrogate (``"\\ud800"``:
+    valid JSON, but no text: it could be neither stored nor encoded). Only an escape can make
+    one, so bodies without a backslash (nearly all) skip that check."""
+    try:
+        try:  # JSON is UTF-8 (RFC 8259): decoded here, json skips its encoding detection
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw  # UTF-16 or -32: json detects it (or refuses it)
+        data = json.loads(text)
+        if b"\\" in raw:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+        raise ApiError("invalid_json", "The body is not valid JSON text.") from exc
+    return data
 
 
 def share_payload_from_request() -> dict:

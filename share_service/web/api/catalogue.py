@@ -17,7 +17,7 @@ from ...extensions import redis_client
 from ...sharing.articles import site_for_url
 from ...storage import keyspace
 from .. import guards
-from ..inputs import article
+from ..inputs import article, parse_json
 
 bp = Blueprint("catalogue", __name__)
 
@@ -29,10 +29,10 @@ def recommender():
 
 def _limit(raw: str | None) -> int:
     settings = current_app.config
-    if raw is None or raw == "":
+    if raw is None:  # an empty limit= is no number: 400 like any other
         return int(settings["RECOMMEND_DEFAULT_LIMIT"])
     maximum = int(settings["RECOMMEND_MAX_LIMIT"])
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise ApiError("invalid_limit", f"'limit' must be an integer from 1 to {maximum}.")
     return int(raw)
 
@@ -63,7 +63,7 @@ def _admin_site(article_url=None):
 @bp.put("/api/v1/articles")
 @guards.require_api_key("admin")
 def put_articles():
-    items = records.push_body(request.get_json(silent=True, force=True))
+    items = records.push_body(parse_json(request.get_data(cache=False)))
     first = items[0] if isinstance(items[0], dict) else {}
     site = _admin_site(first.get("canonical_url") or first.get("url"))
     valid = records.normalize_all(items, site, "push", current_app.config["MAX_URL_LENGTH"])

@@ -2,7 +2,12 @@
 
 ``base.yaml`` holds the document's header, shared schemas (the error shape) and components;
 each other ``*.yaml`` here holds ``paths`` (and optionally ``components``) of one capability.
-Keep them current with the views: ``tests/test_web_api_openapi.py`` checks every API route is described.
+Keep them current with the views: ``tests/test_web_api_openapi.py`` checks every API route is described,
+and ``tests/test_web_api_schemathesis.py`` fuzzes the app against the served document.
+
+The lists the registry owns are not copied into the YAML: :func:`spec` fills the ``enum`` of the
+``NetworkId`` and ``Channel`` schemas from ``share_service.sharing.networks`` and of ``Language``
+from ``share_service.sharing.i18n``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+
+from ....sharing import i18n, networks
 
 HERE = Path(__file__).parent
 
@@ -27,4 +34,9 @@ def spec() -> dict:
         doc["paths"].update(fragment.get("paths", {}))
         for section, items in (fragment.get("components") or {}).items():
             doc["components"].setdefault(section, {}).update(items)
+    schemas = doc["components"]["schemas"]
+    schemas["NetworkId"]["enum"] = [name for net in networks.all_networks()
+                                    for name in (net.id, *net.aliases)]
+    schemas["Channel"]["enum"] = list(networks.CHANNELS)
+    schemas["Language"]["enum"] = list(i18n.LANGUAGES)
     return doc
