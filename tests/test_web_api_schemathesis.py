@@ -115,9 +115,10 @@ def test_operation_conforms(app, redis, admin_key, path, method, mode):
     try:
         run()
     except Unsatisfiable:
-        if mode == GenerationMode.NEGATIVE:
-            pytest.skip("every value the description allows is valid: no invalid request")
-        raise
+        # an operation whose every parameter accepts any value (e.g. GET /widget.js) has no
+        # invalid request to send: nothing to check in that mode
+        if mode != GenerationMode.NEGATIVE:
+            raise
 
 
 def test_the_description_is_what_is_served(client):
