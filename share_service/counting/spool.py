@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..storage.embedded import process_alive
 from .events import Event
 
 log = logging.getLogger("share_service.counting")
@@ -77,16 +78,6 @@ def _decode(line: str) -> SpooledBatch:
                             float(ts), tuple(utm) if utm else None, str(target)))
     return SpooledBatch(str(obj["producer"]), int(obj["seq"]), site, float(obj["created"]),
                         events)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Spool:
@@ -146,7 +137,7 @@ class Spool:
                 found.append(path)
             elif CLAIM in name:
                 owner = name.rsplit(CLAIM, 1)[1]
-                if owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
+                if owner.isdigit() and int(owner) != os.getpid() and not process_alive(int(owner)):
                     found.append(path)  # its claimant died before finishing: take it over
         return found
 

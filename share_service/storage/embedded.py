@@ -39,7 +39,8 @@ def redis_server_binary() -> str:
 
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie child of this process does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -84,9 +85,9 @@ class EmbeddedRedis:
         except (OSError, ValueError):
             return
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while process_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _alive(pid):
+        if process_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
