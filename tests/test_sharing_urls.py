@@ -191,3 +191,18 @@ def test_wildcard_hosts():
         urls.article_from_request(f"https://{host}/x", SITE)
     with pytest.raises(ApiError):
         urls.article_from_request("https://evillqstatic.example/x", SITE)
+
+
+def test_lookalikes_are_the_other_forms_a_publisher_gives_one_page():
+    assert urls.lookalikes("https://www.lequotidien.example/a/la-crue/") == [
+        "https://www.lequotidien.example/a/la-crue",
+        "https://lequotidien.example/a/la-crue/",
+        "https://lequotidien.example/a/la-crue",
+        "http://www.lequotidien.example/a/la-crue/",
+        "http://www.lequotidien.example/a/la-crue",
+        "http://lequotidien.example/a/la-crue/",
+        "http://lequotidien.example/a/la-crue",
+    ]
+    # the root has no slash variant; the query is kept as it is
+    assert urls.lookalikes("https://x.fr/") == ["https://www.x.fr/", "http://x.fr/", "http://www.x.fr/"]
+    assert all(u.endswith("?id=3") for u in urls.lookalikes("https://x.fr/a?id=3"))

@@ -228,6 +228,32 @@ def test_titles_come_from_the_catalogue(app, client, key):
     assert items[0]["title"] == "« Le titre » d'été"
 
 
+def test_titles_of_articles_the_catalogue_knows_under_a_lookalike_url(app, client, key):
+    """The catalogue names the page by its <link rel=canonical> (https, www., trailing slash);
+    readers shared it as http://lequotidien.example/...: the top list and the article page show
+    its title, and the counts stay under the URL that was shared."""
+    from share_service.catalogue import store
+    from share_service.catalogue.records import normalize
+
+    site = app.config["SITES"]["default"]
+    catalogued = "https://www.lequotidien.example/politique/la-crue/"
+    shared = "http://lequotidien.example/politique/la-crue"
+    other = "https://www.lequotidien.example/politique/inconnu.html"
+    store.save_articles(app.extensions["storage"].client, site.id, [normalize(
+        {"url": catalogued, "title": "La crue de la Loire", "section": "Environnement"},
+        site, "push")])
+    send(app, [("203.0.113.1", "events", {"type": "share", "url": shared, "network": "x"}),
+               ("203.0.113.2", "events", {"type": "share", "url": shared, "network": "x"}),
+               ("203.0.113.3", "events", {"type": "share", "url": other, "network": "x"})])
+    items = get(client, key, "/api/v1/stats/top")["items"]
+    assert [(it["url"], it["title"], it["shares"]) for it in items] == [
+        (shared, "La crue de la Loire", 2), (other, None, 1)]
+    art = get(client, key, "/api/v1/stats/article", url=shared)
+    assert (art["title"], art["figures"]["total"]) == ("La crue de la Loire", 2)
+    rows = get_csv(client, key, "/api/v1/stats/top")
+    assert rows[1][2:4] == [shared, "La crue de la Loire"]
+
+
 # --- bad input ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("path,params,code", [
     ("summary", {"from": "2026-02-30"}, "bad_date"),

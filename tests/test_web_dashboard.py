@@ -97,6 +97,25 @@ def test_titles_are_escaped(app, redis):
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
 
 
+def test_most_shared_shows_catalogue_titles_not_bare_urls(app, redis):
+    """An article shared as http://lequotidien.example/... and catalogued under its canonical
+    https://www.lequotidien.example/.../ is listed by its title."""
+    from share_service.catalogue import store
+    from share_service.catalogue.records import normalize
+
+    site = app.config["SITES"]["default"]
+    store.save_articles(redis, site.id, [normalize(
+        {"url": "https://www.lequotidien.example/societe/canicule/", "title": "Canicule : alerte rouge"},
+        site, "push")])
+    send(app, [("203.0.113.1", "events", {"type": "share", "network": "facebook",
+                                          "url": "http://lequotidien.example/societe/canicule"})])
+    html = logged_in(app, redis).get("/dashboard").get_data(as_text=True)
+    table = html[html.index('id="table-top"'):]
+    table = table[:table.index("</table>")]
+    assert ">Canicule : alerte rouge</a>" in table
+    assert ">http://lequotidien.example/societe/canicule</a>" not in table
+
+
 def test_admin_keys_page_shows_a_new_key_once(app, redis):
     client = logged_in(app, redis)
     page = client.get("/admin/keys").get_data(as_text=True)

@@ -177,6 +177,28 @@ def canonical(raw: str) -> str:
     return urlunsplit((scheme, _netloc(parts, scheme), _norm_path(parts.path), query, ""))
 
 
+def lookalikes(canonical_url: str) -> list[str]:
+    """Other canonical URLs under which a publisher's own pages commonly name the same article:
+    the other scheme (http / https), the host with or without ``www.``, the path with or without
+    a trailing slash; most alike first, the URL itself left out. Only for finding an article's
+    title in the catalogue: counters are never merged across these (see the module docstring)."""
+    parts = urlsplit(canonical_url)
+    schemes = [parts.scheme, *(s for s in ("https", "http") if s != parts.scheme)]
+    host = parts.netloc
+    hosts = [host, host[4:] if host.startswith("www.") else "www." + host]
+    paths = [parts.path]
+    if parts.path not in ("", "/"):
+        paths.append(parts.path[:-1] if parts.path.endswith("/") else parts.path + "/")
+    found = []
+    for scheme in schemes:
+        for netloc in hosts:
+            for path in paths:
+                url = urlunsplit((scheme, netloc, path, parts.query, ""))
+                if url != canonical_url and url not in found:
+                    found.append(url)
+    return found
+
+
 @lru_cache(maxsize=8192)
 def strip_tracking(raw: str) -> str:
     """The URL as the publisher gave it, minus tracking parameters: the other parameters kept as

@@ -51,6 +51,7 @@ from datetime import date, datetime, timedelta
 
 from ..counting.events import REC_METHODS
 from ..errors import ApiError
+from ..sharing import urls
 from ..storage import fanout, keyspace, scripts
 from .params import Range, day_id
 
@@ -462,13 +463,34 @@ def top(r, site, rng: Range, network: str | None = None, limit: int = 10,
                                     aid))
         calls.append(fanout.command("HMGET", keyspace.article(site.id, aid), "title", "url"))
     meta = fanout.run(r, calls)
+    untitled = {i: meta[2 * i] for i in range(len(ranked))
+                if meta[2 * i] and not meta[2 * i + 1][0]}
+    titles = _lookalike_titles(r, site, untitled)
     items = []
     for i, (aid, shares) in enumerate(ranked):
         url, (title, catalogue_url) = meta[2 * i], meta[2 * i + 1]
         items.append({"rank": i + 1, "id": aid, "url": url or catalogue_url,
-                      "title": title or None, "shares": shares})
+                      "title": title or titles.get(i), "shares": shares})
     return {"site": site.id, **rng.as_dict(), "network": network, "timezone": site.timezone,
             "limit": limit, "items": items}
+
+
+def _lookalike_titles(r, site, untitled: dict) -> dict:
+    """{index: title} for the counted URLs of ``untitled`` ({index: canonical URL}) that the
+    catalogue knows under a lookalike URL (``urls.lookalikes``): readers shared
+    ``http://example.fr/a`` while the page's ``<link rel=canonical>`` says
+    ``https://www.example.fr/a/``. One more round trip, only when a title is missing."""
+    calls, owners = [], []
+    for i, url in untitled.items():
+        for other in urls.lookalikes(url):
+            calls.append(fanout.command("HGET", keyspace.article(site.id, keyspace.article_id(other)),
+                                        "title"))
+            owners.append(i)
+    found: dict = {}
+    for i, title in zip(owners, fanout.run(r, calls) if calls else [], strict=True):
+        if title and i not in found:
+            found[i] = title
+    return found
 
 
 # --- one article -----------------------------------------------------------------------------
@@ -502,6 +524,7 @@ def article(r, site, canonical_url: str, rng: Range) -> dict:
         source, medium, campaign = (triple.split("|") + ["", ""])[:3]
         utm_rows.append({"source": source, "medium": medium, "campaign": campaign, "visits": n})
     all_time = finish(fold(empty_figures(), totals))
+    title = title or _lookalike_titles(r, site, {0: canonical_url}).get(0)
     return {"site": site.id, **rng.as_dict(), "timezone": site.timezone, "id": aid,
             "url": canonical_url, "title": title or None, "figures": fig,
             "all_time": {k: all_time[k] for k in ("total", "networks", "copy", "qr", "native",
