@@ -69,6 +69,20 @@ from share_service.storage import embedded, keyspace
 HOST = "www.lequotidien.example"
 
 
+def http_latencies(app, targets, method: str | None = None) -> list[float]:
+    """Seconds per GET /api/v1/recommendations through Flask's test client, one per target;
+    every answer a 200 (and served by ``method`` when given)."""
+    web = app.test_client()
+    times = []
+    for target in targets:
+        t = time.perf_counter()
+        response = web.get("/api/v1/recommendations", query_string={"url": target})
+        times.append(time.perf_counter() - t)
+        assert response.status_code == 200
+        assert method is None or response.get_json()["method"] == method
+    return times
+
+
 def pct(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -181,13 +195,7 @@ def catalogue_bench(client, url, n, queries, settings, site):
                       "SECRET_KEY": "bench", "INSTANCE_PATH": tempfile.mkdtemp()})
     app.extensions["recommender"] = rec
     rec.cache_size = 0
-    web = app.test_client()
-    http_times = []
-    for target in picks[: max(100, queries // 2)]:
-        t = time.perf_counter()
-        response = web.get("/api/v1/recommendations", query_string={"url": target})
-        http_times.append(time.perf_counter() - t)
-        assert response.status_code == 200
+    http_times = http_latencies(app, picks[: max(100, queries // 2)])
     print(f"{n:>7,} articles: generated {gen:5.1f} s, written {write:5.1f} s "
           f"({n / write:,.0f}/s); index memory ~{grown:4.0f} MB")
     print(f"{n:>7,}   first request of a new worker (full load): {load:5.2f} s "
@@ -256,13 +264,7 @@ def semantic_bench(client, app, settings, site, records, articles, picks, querie
         assert answer["method"] == "words"
     rec.min_coverage = coverage
     app.extensions["recommender"] = rec
-    web = app.test_client()
-    http_times = []
-    for target in picks[: max(100, queries // 2)]:
-        t = time.perf_counter()
-        response = web.get("/api/v1/recommendations", query_string={"url": target})
-        http_times.append(time.perf_counter() - t)
-        assert response.status_code == 200 and response.get_json()["method"] == "semantic"
+    http_times = http_latencies(app, picks[: max(100, queries // 2)], method="semantic")
     recall = ""
     if mat.proj is not None:  # the projected search against an exact scan of the same rows
         idx = rec.indexes[site.id]

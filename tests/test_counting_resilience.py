@@ -175,17 +175,24 @@ def test_worker_stopping_while_redis_is_down_spools_and_the_next_replays_once(
     assert deltas["already"] == 10
 
 
-def test_two_workers_racing_for_a_spool_file_count_it_once(make_app, own_redis, tmp_path):
+def spooled_while_down(make_app, own_redis, n: int, first_ip: int) -> dict:
+    """A worker counts one share, then takes ``n`` more (from 198.51.100.<first_ip + i>) while
+    Redis is down and stops, spooling them; Redis is back. Returns the workers' settings."""
     settings = {"REDIS_URL": own_redis.url, **QUIET}
     first = make_app(settings)
     client = first.test_client()
     share(client, "198.51.100.1")
     first.extensions["recorder"].flush()
     own_redis.kill()
-    for i in range(20):
-        share(client, f"198.51.100.{100 + i}")
+    for i in range(n):
+        share(client, f"198.51.100.{first_ip + i}")
     first.extensions["recorder"].close()
     own_redis.start()
+    return settings
+
+
+def test_two_workers_racing_for_a_spool_file_count_it_once(make_app, own_redis, tmp_path):
+    settings = spooled_while_down(make_app, own_redis, 20, first_ip=100)
 
     workers = [make_app(settings) for _ in range(4)]
     results = []
@@ -200,16 +207,7 @@ def test_two_workers_racing_for_a_spool_file_count_it_once(make_app, own_redis, 
 
 
 def test_a_claim_left_by_a_dead_worker_is_taken_over(make_app, own_redis, tmp_path):
-    settings = {"REDIS_URL": own_redis.url, **QUIET}
-    first = make_app(settings)
-    client = first.test_client()
-    share(client, "198.51.100.1")
-    first.extensions["recorder"].flush()
-    own_redis.kill()
-    for i in range(4):
-        share(client, f"198.51.100.{30 + i}")
-    first.extensions["recorder"].close()
-    own_redis.start()
+    settings = spooled_while_down(make_app, own_redis, 4, first_ip=30)
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)

@@ -26,6 +26,26 @@ def params(url: str) -> dict:
 def get_share(client, **query):
     return client.get("/api/v1/share", query_string=query)
 
+def host_page(live_server, heading: str, fragment: str) -> str:
+    """A publisher's article page around the share HTML fragment, with the service's stylesheet."""
+    return ('<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Article</title>'
+            f'<link rel="stylesheet" href="{live_server.url}/static/share-bar.css"></head>'
+            f"<body><main><h1>{heading}</h1>{fragment}</main></body></html>")
+
+
+def axe_violations(browser, page_html: str) -> list:
+    """axe-core's violations (id, targets) on ``page_html`` loaded with JavaScript on."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = browser.new_page()
+    try:
+        page.set_content(page_html, wait_until="load")
+        violations = Axe().run(page).response["violations"]
+        return [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
+    finally:
+        page.close()
+
+
 
 def test_json_shape_and_default_networks(client):
     response = get_share(client, title=TITLE, url="https://www.lequotidien.example/politique/"
@@ -242,15 +262,11 @@ def test_bar_in_a_real_browser_accessible_and_working_without_js(live_server, br
     """The server-rendered bar on a page with JavaScript disabled: links with accessible names,
     the copy field readable, no axe violation at all."""
     import requests
-    from axe_playwright_python.sync_playwright import Axe
 
     fragment = requests.get(f"{live_server.url}/api/v1/share", timeout=10, params={
         "url": ARTICLE, "title": TITLE, "format": "html",
         "networks": "facebook,x,linkedin,whatsapp,bluesky,mastodon,email"}).text
-    page_html = (
-        '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Article</title>'
-        f'<link rel="stylesheet" href="{live_server.url}/static/share-bar.css"></head>'
-        f"<body><main><h1>L’été des réformes</h1>{fragment}</main></body></html>")
+    page_html = host_page(live_server, "L’été des réformes", fragment)
     context = browser.new_context(java_script_enabled=False, locale="fr-FR")
     try:
         page = context.new_page()
@@ -266,13 +282,7 @@ def test_bar_in_a_real_browser_accessible_and_working_without_js(live_server, br
         page.screenshot(path=f"{artifacts_dir}/share-bar-no-js.png")
     finally:
         context.close()
-    js_page = browser.new_page()
-    try:
-        js_page.set_content(page_html, wait_until="load")
-        violations = Axe().run(js_page).response["violations"]
-        assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
-    finally:
-        js_page.close()
+    assert axe_violations(browser, page_html) == []
 
 
 def test_tracked_urls_fit_gunicorns_request_line_limit(client):
@@ -354,16 +364,12 @@ def test_share_html_block_in_a_real_browser_without_javascript(live_server, brow
     heading, its links reachable by name, its lazy images reserving their box before they load,
     and no axe violation."""
     import requests
-    from axe_playwright_python.sync_playwright import Axe
     from support import CANONICAL, seed_catalogue
 
     seed_catalogue(live_server, redis, n=4)
     fragment = requests.get(f"{live_server.url}/api/v1/share", timeout=10, params={
         "url": CANONICAL, "title": "La Brenne", "format": "html"}).text
-    page_html = (
-        '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Article</title>'
-        f'<link rel="stylesheet" href="{live_server.url}/static/share-bar.css"></head>'
-        f"<body><main><h1>La Brenne</h1>{fragment}</main></body></html>")
+    page_html = host_page(live_server, "La Brenne", fragment)
     context = browser.new_context(java_script_enabled=False, locale="fr-FR",
                                   viewport={"width": 1000, "height": 700})
     try:
@@ -379,10 +385,4 @@ def test_share_html_block_in_a_real_browser_without_javascript(live_server, brow
         page.screenshot(path=f"{artifacts_dir}/share-bar-more-no-js.png", full_page=True)
     finally:
         context.close()
-    js_page = browser.new_page()
-    try:
-        js_page.set_content(page_html, wait_until="load")
-        violations = Axe().run(js_page).response["violations"]
-        assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
-    finally:
-        js_page.close()
+    assert axe_violations(browser, page_html) == []
